@@ -1,0 +1,55 @@
+"""The drawer protocol: a drawer owns differentiable parameters and renders them to an image."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from PIL import Image
+
+
+
+@dataclass
+class DrawerOutput:
+    """What a drawer hands to the output writer at the end of a run."""
+
+    image: Image.Image                      # full output size
+    sprite: Image.Image | None = None       # native resolution (one pixel per cell), if any
+    files: dict[str, bytes] = field(default_factory=dict)  # extra files by name, e.g. an SVG
+
+
+class Drawer(ABC):
+    """Subclass this, then list the class in drawers/__init__.py or the `pixray.drawers` entry points."""
+
+    default_learning_rate: ClassVar[float] = 0.1
+
+    @classmethod
+    def resolve_settings(cls, settings) -> None:
+        """Fill this drawer's defaults into `settings` and validate them (before any model loads)."""
+
+    def __init__(self, settings, device: torch.device, generator: torch.Generator):
+        self.settings = settings
+        self.device = device
+        self.generator = generator  # every random draw goes through it (determinism)
+
+    @abstractmethod
+    def init_from_image(self, image: torch.Tensor | None) -> None:
+        """Start from `image` (1,3,H,W in [0,1] at the output size), or from noise when None."""
+
+    @abstractmethod
+    def param_groups(self) -> list[dict]:
+        """Optimiser parameter groups; a group may carry its own 'lr'."""
+
+    @abstractmethod
+    def synth(self) -> torch.Tensor:
+        """Render (1,3,H,W) in [0,1], differentiable with respect to the parameters."""
+
+    def clamp(self) -> None:
+        """Project parameters back into their valid range after an optimiser step."""
+
+    @abstractmethod
+    def export(self) -> DrawerOutput:
+        """The final picture(s), from the current parameters."""
+

@@ -1,0 +1,32 @@
+"""Random cutouts: one batch of N augmented crops per step, as CLIP sees them."""
+
+from __future__ import annotations
+
+import torch
+from kornia import augmentation as K
+
+
+class Cutouts(torch.nn.Module):
+    """`num_cuts` crops of one image, each resized to `cut_size` and augmented.
+
+    Kornia draws from torch's global RNG, so each call seeds a forked RNG from the session's
+    generator: runs are reproducible and the caller's global RNG is left untouched."""
+
+    def __init__(self, cut_size: int, num_cuts: int):
+        super().__init__()
+        self.num_cuts = num_cuts
+        self.augment = K.AugmentationSequential(
+            K.RandomResizedCrop((cut_size, cut_size), scale=(0.15, 1.0), ratio=(0.75, 4 / 3)),
+            K.RandomAffine(degrees=12, translate=(0.05, 0.05), padding_mode="border", p=0.7),
+            K.RandomPerspective(distortion_scale=0.3, p=0.5),
+            K.ColorJitter(saturation=0.1, hue=0.05, p=0.5),
+            K.RandomGaussianNoise(std=0.03, p=0.5),
+        )
+
+    def forward(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        cuda_devices = [image.device.index or 0] if image.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            batch = image.expand(self.num_cuts, -1, -1, -1)
+            return self.augment(batch).clamp(0, 1)

@@ -1,0 +1,69 @@
+"""pixray's module-level API (reset_settings / add_settings / apply_settings / do_init / do_run / run).
+
+The only module state in the package lives here: the settings being collected, the last session,
+and the CLIP models kept across runs."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PIL import Image
+
+from .perceptors import ModelCache
+from .session import Progress, Session
+from .settings import Settings, normalise, resolve
+
+
+class _State:
+    def __init__(self):
+        self.values: dict = {}
+        self.session: Session | None = None
+        self.models = ModelCache()
+
+
+_state = _State()
+
+
+def reset_settings() -> None:
+    """Forget every setting added so far (models stay cached)."""
+    _state.values = {}
+    _state.session = None
+
+
+def add_settings(**kwargs) -> None:
+    """Merge settings; later calls win. Unknown names and bad values raise SettingsError at once."""
+    _state.values.update(normalise(kwargs))
+
+
+def apply_settings() -> Settings:
+    """Validate what was added and resolve presets into a complete Settings."""
+    return resolve(_state.values)
+
+
+def do_init(settings: Settings) -> Session:
+    """Load models and start a session for `settings`."""
+    _state.session = Session(settings, _state.models)
+    return _state.session
+
+
+def do_run(settings: Settings, callback: Callable[[Progress], None] | None = None) -> Image.Image:
+    """Run the session started by do_init (starting one if needed); write outputs; return the image."""
+    session = _state.session
+    if session is None or session.settings is not settings:
+        session = do_init(settings)
+    return session.run(callback=callback).image
+
+
+def run(prompts=None, drawer=None, *, callback: Callable[[Progress], None] | None = None,
+        **settings) -> Image.Image:
+    """One call: `pixray.run("a red apple", "pixel", iterations=100)` → the final PIL image."""
+    values = dict(settings)
+    if prompts is not None:
+        values["prompts"] = prompts
+    if drawer is not None:
+        values["drawer"] = drawer
+    reset_settings()
+    add_settings(**values)
+    resolved = apply_settings()
+    do_init(resolved)
+    return do_run(resolved, callback=callback)

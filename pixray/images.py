@@ -1,0 +1,37 @@
+"""Conversions between PIL images and tensors, and image loading for init/image prompts."""
+
+from __future__ import annotations
+
+import torch
+from PIL import Image, ImageOps
+
+from .errors import PixrayError
+
+
+def tensor_to_pil(image: torch.Tensor) -> Image.Image:
+    """(1,C,H,W) or (C,H,W) in [0,1] → 8-bit PIL image (RGB or RGBA)."""
+    if image.dim() == 4:
+        image = image[0]
+    array = (image.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array, "RGBA" if array.shape[2] == 4 else "RGB")
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL image → (1,3,H,W) float in [0,1]."""
+    rgb = image.convert("RGB")
+    data = torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
+    return data.view(rgb.height, rgb.width, 3).permute(2, 0, 1).unsqueeze(0).float() / 255
+
+
+def open_image(path: str) -> Image.Image:
+    try:
+        with Image.open(path) as image:
+            return ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, ValueError) as err:
+        raise PixrayError(f"cannot read image {path!r}: {err}") from None
+
+
+def load_image_tensor(path: str, size: tuple[int, int]) -> torch.Tensor:
+    """Load an image cropped to the aspect of `size` (centre) and resized to it: (1,3,H,W)."""
+    image = ImageOps.fit(open_image(path), size, method=Image.Resampling.LANCZOS)
+    return pil_to_tensor(image)

@@ -1,0 +1,98 @@
+"""Run folders and files: output.png with metadata, the native sprite, settings.yaml, steps/."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from .version import __version__
+
+# Where a run's files go is not part of what made the picture, so it stays out of PNG metadata
+# (and two runs with the same settings give byte-identical PNGs).
+LOCATION_SETTINGS = ("outdir", "output", "overwrite")
+
+
+def resolve_outdir(template: str, overwrite: bool = False, now: time.struct_time | None = None) -> Path:
+    """Fill %DATE%/%TIME%/%SEQ% and create the folder. An existing non-empty folder is never reused
+    unless `overwrite`: %SEQ% takes the next free number, otherwise a _2, _3 ... suffix is added."""
+    now = now or time.localtime()
+    text = template.replace("%DATE%", time.strftime("%Y%m%d", now)).replace("%TIME%", time.strftime("%H%M%S", now))
+
+    def candidates():
+        if "%SEQ%" in text:
+            for seq in range(1, 1_000_000):
+                yield Path(text.replace("%SEQ%", f"{seq:03d}"))
+        else:
+            yield Path(text)
+            for suffix in range(2, 1_000_000):
+                yield Path(f"{text.rstrip('/')}_{suffix}")
+
+    for path in candidates():
+        if overwrite or not path.exists() or (path.is_dir() and not any(path.iterdir())):
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+    raise RuntimeError(f"no free folder name for outdir {template!r}")
+
+
+def png_metadata(settings: dict, seed: int, iteration: int) -> PngInfo:
+    info = PngInfo()
+    recipe = {k: v for k, v in settings.items() if k not in LOCATION_SETTINGS}
+    recipe["seed"] = seed
+    info.add_text("Software", f"pixray {__version__}")
+    info.add_text("Description", " | ".join(settings.get("prompts") or []))
+    info.add_text("pixray:settings", json.dumps(recipe, sort_keys=True))
+    info.add_text("pixray:seed", str(seed))
+    info.add_text("pixray:iteration", str(iteration))
+    return info
+
+
+@dataclass
+class RunResult:
+    image: Image.Image
+    sprite: Image.Image | None
+    outdir: Path
+    files: list[Path] = field(default_factory=list)
+    seed: int = 0
+    iterations: int = 0
+    interrupted: bool = False
+
+
+class OutputWriter:
+    """Owns one run folder. settings.yaml is written at once, so even a crash leaves the recipe."""
+
+    def __init__(self, settings, seed: int):
+        self.settings = settings.to_dict()
+        self.settings["seed"] = seed  # the seed actually used, so the YAML reproduces the run
+        self.seed = seed
+        self.outdir = resolve_outdir(settings.outdir, settings.overwrite)
+        self.settings_path = self.outdir / "settings.yaml"
+        self.settings_path.write_text(yaml.safe_dump(self.settings, sort_keys=False, allow_unicode=True))
+        self.output_name = settings.output
+
+    def save_png(self, image: Image.Image, path: Path, iteration: int) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path, pnginfo=png_metadata(self.settings, self.seed, iteration))
+        return path
+
+    def save_frame(self, image: Image.Image, iteration: int) -> Path:
+        return self.save_png(image, self.outdir / "steps" / f"{iteration:06d}.png", iteration)
+
+    def finish(self, drawer_output, iteration: int, interrupted: bool = False) -> RunResult:
+        main = self.save_png(drawer_output.image, self.outdir / self.output_name, iteration)
+        files = [main, self.settings_path]
+        stem = re.sub(r"\.png$", "", self.output_name, flags=re.I)
+        if drawer_output.sprite is not None:
+            files.append(self.save_png(drawer_output.sprite, self.outdir / f"{stem}_sprite.png", iteration))
+        for name, data in drawer_output.files.items():
+            path = self.outdir / name
+            path.write_bytes(data)
+            files.append(path)
+        return RunResult(drawer_output.image, drawer_output.sprite, self.outdir, files, self.seed, iteration,
+                         interrupted)

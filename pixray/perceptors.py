@@ -1,0 +1,174 @@
+"""CLIP perceptors through open_clip: model names, the weight cache, the offline message."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .errors import SettingsError, WeightsUnavailableError
+
+# pixray/OpenAI spellings → open_clip architecture names (all with the "openai" weights).
+OPENAI_NAMES = {
+    "ViT-B/32": "ViT-B-32", "ViT-B/16": "ViT-B-16", "ViT-L/14": "ViT-L-14", "ViT-L/14@336px": "ViT-L-14-336",
+    "RN50": "RN50", "RN101": "RN101", "RN50x4": "RN50x4", "RN50x16": "RN50x16", "RN50x64": "RN50x64",
+}
+RANDOM = "random"  # pretrained tag for randomly initialised weights (tests, benchmarks)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One CLIP model: an open_clip architecture and where its weights come from."""
+
+    name: str                  # as the user wrote it
+    arch: str                  # open_clip architecture
+    pretrained: str | None     # open_clip tag, a local file, or None for random weights
+
+    @property
+    def is_file(self) -> bool:
+        return self.pretrained is not None and Path(self.pretrained).is_file()
+
+
+def parse_model_name(name: str) -> ModelSpec:
+    """'ViT-B/32', 'RN50', 'ARCH:TAG', 'ARCH:/path/to/weights.pt' or 'ARCH:random' → ModelSpec."""
+    import open_clip
+
+    if name in OPENAI_NAMES:
+        return ModelSpec(name, OPENAI_NAMES[name], "openai")
+    arch, _, pretrained = name.partition(":")
+    arch = arch.strip()
+    if arch not in open_clip.list_models():
+        import difflib
+        close = difflib.get_close_matches(arch, list(OPENAI_NAMES) + open_clip.list_models(), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise SettingsError(f"setting 'clip_models': unknown model {name!r}{hint} (use a pixray name like "
+                            f"ViT-B/32 or open_clip ARCH:PRETRAINED)")
+    pretrained = pretrained.strip()
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if not pretrained:
+        if "openai" in tags:
+            return ModelSpec(name, arch, "openai")
+        if not tags:
+            raise SettingsError(f"setting 'clip_models': {arch} has no published weights; "
+                                f"use {arch}:/path/to/weights.pt or {arch}:random")
+        return ModelSpec(name, arch, tags[0])
+    if pretrained == RANDOM:
+        return ModelSpec(name, arch, None)
+    if pretrained in tags or Path(pretrained).is_file():
+        return ModelSpec(name, arch, pretrained)
+    if os.sep in pretrained or "/" in pretrained or Path(pretrained).suffix:
+        raise SettingsError(f"setting 'clip_models': weights file {pretrained!r} for {arch} does not exist")
+    raise SettingsError(f"setting 'clip_models': {arch} has no weights {pretrained!r}; allowed: "
+                        f"{', '.join(tags + [RANDOM])} or a local file path")
+
+
+def _cached_weights(arch: str, tag: str) -> str | None:
+    """The local file for a published tag if the huggingface (or legacy URL) cache holds it."""
+    from open_clip.pretrained import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(arch, tag)
+    if cfg.get("hf_hub"):
+        from huggingface_hub import try_to_load_from_cache
+        repo_id = cfg["hf_hub"].rstrip("/")
+        for filename in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
+            path = try_to_load_from_cache(repo_id, filename)
+            if isinstance(path, str) and os.path.isfile(path):
+                return path
+    if cfg.get("url"):
+        path = Path(os.path.expanduser("~/.cache/clip")) / os.path.basename(cfg["url"])
+        if path.is_file():
+            return str(path)
+    return None
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Probe the hub once so an offline machine fails in seconds, not after minutes of retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _download_hint(spec: ModelSpec) -> str:
+    return (f"CLIP weights for {spec.name!r} ({spec.arch}, {spec.pretrained}) are not in the local cache "
+            f"and huggingface.co cannot be reached: run once with internet to fill the cache "
+            f"(~/.cache/huggingface), or pass clip_models='{spec.arch}:/path/to/weights.pt' "
+            f"(or '{spec.arch}:random' to test without meaningful guidance)")
+
+
+class Perceptor(torch.nn.Module):
+    """A frozen CLIP model with its input size and normalisation."""
+
+    def __init__(self, spec: ModelSpec, model: torch.nn.Module, tokenizer, mean, std, image_size: int):
+        super().__init__()
+        self.spec = spec
+        self.model = model.eval().requires_grad_(False)
+        self.tokenizer = tokenizer
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
+        self.image_size = image_size
+
+    @torch.no_grad()
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        tokens = self.tokenizer(texts).to(self.mean.device)
+        return F.normalize(self.model.encode_text(tokens).float(), dim=-1)
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        """(N,3,S,S) in [0,1] → (N,D) normalised embeddings; resized if S is not the model's size."""
+        if images.shape[-1] != self.image_size or images.shape[-2] != self.image_size:
+            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
+                                   align_corners=False, antialias=True)
+        return F.normalize(self.model.encode_image((images - self.mean) / self.std).float(), dim=-1)
+
+
+def load_perceptor(spec: ModelSpec, device: torch.device) -> Perceptor:
+    """Create the open_clip model, finding weights in the cache or downloading them if online."""
+    import open_clip
+    from open_clip.pretrained import get_pretrained_cfg
+
+    kwargs = {}
+    pretrained = spec.pretrained
+    mean, std = open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD
+    if pretrained is not None and not spec.is_file:
+        cfg = get_pretrained_cfg(spec.arch, pretrained)
+        mean, std = cfg.get("mean", mean), cfg.get("std", std)
+        cached = _cached_weights(spec.arch, pretrained)
+        if cached:
+            # Loading the cached file directly skips the hub's online revision check.
+            pretrained = cached
+            kwargs["force_quick_gelu"] = bool(cfg.get("quick_gelu", False))
+        elif not _hub_reachable():
+            raise WeightsUnavailableError(_download_hint(spec))
+    try:
+        model = open_clip.create_model(spec.arch, pretrained=pretrained, device=device, **kwargs)
+    except RuntimeError as err:
+        if "download" in str(err).lower():
+            raise WeightsUnavailableError(_download_hint(spec)) from None
+        raise
+    image_size = open_clip.get_model_preprocess_cfg(model).get("size", 224)
+    if isinstance(image_size, (tuple, list)):
+        image_size = image_size[0]
+    return Perceptor(spec, model, open_clip.get_tokenizer(spec.arch), mean, std, int(image_size)).to(device)
+
+
+class ModelCache:
+    """Perceptors kept across runs in one process, keyed by spec and device."""
+
+    def __init__(self):
+        self._models: dict[tuple[ModelSpec, str], Perceptor] = {}
+
+    def get(self, spec: ModelSpec, device: torch.device) -> Perceptor:
+        key = (spec, str(device))
+        if key not in self._models:
+            self._models[key] = load_perceptor(spec, device)
+        return self._models[key]
+
+    def clear(self) -> None:
+        self._models.clear()

@@ -1,0 +1,151 @@
+"""Session: one optimisation run. It owns the drawer, perceptors, prompt losses, optimiser and RNG,
+and holds the only loop (`iterate`); everything else (CLI, files, notebooks) consumes its progress."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterator
+
+import torch
+from PIL import Image
+
+from .cutouts import Cutouts
+from .drawers import drawer_class
+from .images import load_image_tensor, open_image, pil_to_tensor, tensor_to_pil
+from .outputs import OutputWriter, RunResult
+from .perceptors import ModelCache, Perceptor, parse_model_name
+from .prompts import PromptLoss, parse_prompt
+from .settings import Settings
+
+
+def resolve_seed(seed: int | str | None) -> int:
+    """An int seed as is; a string hashed stably; None → a fresh random seed (recorded in outputs)."""
+    if seed is None:
+        return secrets.randbits(31)
+    if isinstance(seed, int):
+        return seed % 2**63
+    return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "little") % 2**63
+
+
+def pick_device(name: str) -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class Progress:
+    """What the loop reports: the iteration just finished and its losses; the image on demand."""
+
+    iteration: int
+    iterations: int
+    losses: dict[str, float]
+    session: "Session"
+
+    @cached_property
+    def image(self) -> Image.Image:
+        return self.session.image()
+
+
+class Session:
+    def __init__(self, settings: Settings, model_cache: ModelCache | None = None):
+        self.settings = settings
+        self.device = pick_device(settings.device)
+        self.seed = resolve_seed(settings.seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.iteration = 0
+        self.outdir = None  # set by run() once the output folder exists
+
+        self.drawer = drawer_class(settings.drawer)(settings, self.device, self.generator)
+        init = load_image_tensor(settings.init_image, settings.size) if settings.init_image else None
+        self.drawer.init_from_image(init)
+
+        cache = model_cache if model_cache is not None else ModelCache()
+        self.perceptors: list[Perceptor] = [cache.get(parse_model_name(n), self.device)
+                                            for n in settings.clip_models]
+        self.cutouts = Cutouts(max(p.image_size for p in self.perceptors), settings.num_cuts)
+        self.prompt_losses = [self._encode_prompts(p) for p in self.perceptors]
+
+        self.optimizer = torch.optim.Adam(self.drawer.param_groups(), lr=settings.learning_rate)
+        self._drop_at = {max(1, round(settings.iterations * pct / 100)) for pct in settings.learning_rate_drops}
+
+    def _encode_prompts(self, perceptor: Perceptor) -> list[tuple[str, PromptLoss]]:
+        """Text and image prompts → one loss module each; each text batch is encoded once per run."""
+        texts = [parse_prompt(p) for p in self.settings.prompts]
+        losses = []
+        if texts:
+            embeddings = perceptor.encode_text([t.text for t in texts])
+            losses += [(t.text, PromptLoss(e, t.weight, t.stop)) for t, e in zip(texts, embeddings)]
+        for raw in self.settings.image_prompts:
+            prompt = parse_prompt(raw)
+            pixels = pil_to_tensor(open_image(prompt.text)).to(self.device)
+            with torch.no_grad():
+                embedding = perceptor.encode_image(pixels)
+            losses.append((prompt.text, PromptLoss(embedding, prompt.weight, prompt.stop)))
+        return [(f"{perceptor.spec.name}:{name}", loss.to(self.device)) for name, loss in losses]
+
+    def step(self) -> dict[str, float]:
+        """One optimisation step; returns the losses (total first)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        cuts = self.cutouts(self.drawer.synth(), self.generator)
+        parts = {}
+        for perceptor, prompt_losses in zip(self.perceptors, self.prompt_losses):
+            embeddings = perceptor.encode_image(cuts)
+            for name, loss in prompt_losses:
+                parts[name] = loss(embeddings)
+        total = torch.stack(list(parts.values())).sum()
+        total.backward()
+        self.optimizer.step()
+        self.drawer.clamp()
+        self.iteration += 1
+        if self.iteration in self._drop_at:
+            for group in self.optimizer.param_groups:
+                group["lr"] *= 0.1
+        return {"total": float(total.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
+
+    def iterate(self, every: int | None = None) -> Iterator[Progress]:
+        """Run to `settings.iterations`, yielding progress every `every` iterations and at the end."""
+        every = self.settings.display_every if every is None else every
+        total = self.settings.iterations
+        if self.iteration >= total:
+            yield Progress(self.iteration, total, {}, self)
+        while self.iteration < total:
+            losses = self.step()
+            if (every and self.iteration % every == 0) or self.iteration == total:
+                yield Progress(self.iteration, total, losses, self)
+
+    @torch.no_grad()
+    def image(self) -> Image.Image:
+        return tensor_to_pil(self.drawer.synth())
+
+    def run(self, callback: Callable[[Progress], None] | None = None, every: int | None = None,
+            write_files: bool = True) -> RunResult:
+        """Run to the end, writing frames every `save_every` and the outputs at the end (also when
+        interrupted with Ctrl-C, which is then re-raised). `callback` gets progress every `every`
+        (default `display_every`) iterations."""
+        settings = self.settings
+        every = settings.display_every if every is None else every
+        writer = OutputWriter(settings, self.seed) if write_files else None
+        self.outdir = writer.outdir if writer else None
+        try:
+            for progress in self.iterate(every=1):
+                it = progress.iteration
+                if writer and settings.save_every and it % settings.save_every == 0:
+                    writer.save_frame(progress.image, it)
+                if callback and ((every and it % every == 0) or it == settings.iterations):
+                    callback(progress)
+        except KeyboardInterrupt:
+            if writer:
+                writer.finish(self.drawer.export(), self.iteration, interrupted=True)
+            raise
+        output = self.drawer.export()
+        if writer:
+            return writer.finish(output, self.iteration)
+        return RunResult(output.image, output.sprite, None, [], self.seed, self.iteration)

@@ -1,0 +1,348 @@
+"""The one typed settings schema: parsing from dicts / YAML / CLI strings, presets and validation.
+
+Every check here runs before any model loads, so a typo costs milliseconds, not a CLIP download.
+Fields left at ``None`` are filled by presets (``quality``, ``aspect``, ``scale``) or by the drawer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from .errors import SettingsError
+
+# ---------------------------------------------------------------------------------------------
+# Value parsers: each takes what a user may write (Python value or CLI string) and returns the
+# canonical value, or raises ValueError with a short reason. `coerce` adds the setting's name.
+
+
+def _as_list(value: Any, sep: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(sep) if part.strip()]
+    if isinstance(value, (list, tuple)):
+        items: list = []
+        for item in value:
+            items.extend(_as_list(item, sep) if isinstance(item, str) else [item])
+        return items
+    raise ValueError(f"expected a string or a list, got {type(value).__name__}")
+
+
+def parse_prompt_list(value: Any) -> list[str]:
+    """pixray writes several prompts as one string separated by '|'."""
+    return [str(p) for p in _as_list(value, "|")]
+
+
+def parse_name_list(value: Any) -> list[str]:
+    """Model names are separated by ',' (pixray's --clip_models "ViT-B/32,ViT-B/16")."""
+    return [str(p) for p in _as_list(value, ",")]
+
+
+def parse_float_list(value: Any) -> list[float]:
+    return [float(v) for v in _as_list(value, ",")] if not isinstance(value, (int, float)) else [float(value)]
+
+
+def parse_pair(value: Any) -> tuple[int, int] | None:
+    """A width × height pair: 64, "64", "80x45", "80 45", [80, 45]; one number means square."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[x×,\s]+", value.strip()) if p]
+    elif isinstance(value, (int, float)):
+        parts = [value]
+    else:
+        parts = list(value)
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2:
+        raise ValueError("expected WIDTH HEIGHT (e.g. 80 45 or 80x45)")
+    numbers = [float(p) for p in parts]
+    if any(n != int(n) for n in numbers):
+        raise ValueError("expected whole numbers")
+    return int(numbers[0]), int(numbers[1])
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_seed(value: Any) -> int | str | None:
+    """Seeds may be ints or any string (hashed later); digit strings from the CLI become ints."""
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def parse_optional_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() and text.strip().lower() != "none" else None
+
+
+def _number(kind: type) -> Callable[[Any], Any]:
+    def parse(value: Any):
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        number = float(value)
+        if kind is int:
+            if number != int(number):
+                raise ValueError("expected a whole number")
+            return int(number)
+        return number
+
+    return parse
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema
+
+
+def setting(default: Any, parse: Callable[[Any], Any], group: str, help: str, *, choices: Iterable[str] = (),
+            minimum: float | None = None, maximum: float | None = None, metavar: str | None = None,
+            nargs: str | None = None):
+    """Declare one field with everything the parser, the validator and the CLI need to know."""
+    meta = dict(parse=parse, group=group, help=help, choices=tuple(choices), minimum=minimum,
+                maximum=maximum, metavar=metavar, nargs=nargs)
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+QUALITIES = ("draft", "normal", "better", "best")
+ASPECTS = ("square", "widescreen", "portrait")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+INIT_NOISES = ("pixels", "gradient", "none")
+
+
+@dataclass
+class Settings:
+    # prompts
+    prompts: list = setting([], parse_prompt_list, "prompts",
+                            "text prompts separated by '|', each 'text[:weight[:stop]]'; a negative "
+                            "weight pushes away from the text", metavar="TEXT")
+    image_prompts: list = setting([], parse_prompt_list, "prompts",
+                                  "image files to steer towards, 'path[:weight[:stop]]', '|'-separated",
+                                  metavar="PATHS")
+    # drawer
+    drawer: str = setting("pixel", str, "drawer", "what draws the image")
+    size: Any = setting(None, parse_pair, "drawer",
+                        "output size in pixels, WIDTH HEIGHT (default: from aspect and scale)",
+                        metavar="N", nargs="+")
+    pixel_size: Any = setting(None, parse_pair, "drawer",
+                              "pixel drawer grid in cells, WIDTH HEIGHT (default 80x45 widescreen, "
+                              "40x40 square, 40x50 portrait, divided by pixel_scale)", metavar="N", nargs="+")
+    pixel_scale: float = setting(1.0, _number(float), "drawer", "divides the default pixel_size", minimum=0.01)
+    aspect: str = setting("widescreen", str, "drawer", "image shape when size is not given", choices=ASPECTS)
+    scale: float = setting(1.0, _number(float), "drawer", "multiplies the default output size",
+                           minimum=0.1, maximum=16)
+    init_image: Any = setting(None, parse_optional_str, "drawer", "image file to start from")
+    init_image_alpha: int = setting(255, _number(int), "drawer",
+                                    "how much of init_image the start keeps (0 = all noise, 255 = all image)",
+                                    minimum=0, maximum=255)
+    init_noise: str = setting("pixels", str, "drawer", "what the drawer starts from without an init image",
+                              choices=INIT_NOISES)
+    # perception
+    quality: str = setting("normal", str, "perception",
+                           "preset for clip_models, num_cuts and iterations (CPU-sane)", choices=QUALITIES)
+    clip_models: list = setting([], parse_name_list, "perception",
+                                "CLIP models, comma-separated: pixray names (ViT-B/32, RN50) or open_clip "
+                                "ARCH:PRETRAINED (ViT-B-32:laion2b_s34b_b79k, ViT-B-32:/path.pt, "
+                                "ViT-B-32:random)", metavar="NAMES")
+    num_cuts: Any = setting(None, _number(int), "perception", "random cutouts scored per iteration",
+                            minimum=1, maximum=512)
+    # optimisation
+    iterations: Any = setting(None, _number(int), "optimisation", "optimisation steps", minimum=0,
+                              maximum=1_000_000)
+    learning_rate: Any = setting(None, _number(float), "optimisation",
+                                 "Adam learning rate (default: the drawer's)", minimum=0.0, maximum=100)
+    learning_rate_drops: list = setting([75.0], parse_float_list, "optimisation",
+                                        "percent of iterations at which the learning rate drops 10x",
+                                        metavar="PERCENT", nargs="+")
+    seed: Any = setting(None, parse_seed, "optimisation", "int or any string; the same seed gives the same image")
+    device: str = setting("auto", str, "optimisation", "where to compute (auto picks cuda, then mps, then cpu)",
+                          choices=DEVICES)
+    # output
+    outdir: str = setting("outputs/%DATE%-%SEQ%", str, "output",
+                          "folder for this run; %DATE%, %TIME% and %SEQ% are filled in, and an existing "
+                          "non-empty folder gets a new suffix unless overwrite is set")
+    output: str = setting("output.png", str, "output", "file name of the final image inside outdir")
+    overwrite: bool = setting(False, parse_bool, "output", "reuse outdir even if it already holds files")
+    save_every: int = setting(10, _number(int), "output", "write a frame to outdir/steps every N iterations "
+                              "(0 = never)", minimum=0)
+    display_every: int = setting(10, _number(int), "output",
+                                 "report progress (image, losses) every N iterations (0 = only at the end)",
+                                 minimum=0)
+
+    def to_dict(self) -> dict:
+        """Plain YAML/JSON-friendly values (tuples become lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+# Other spellings users of pixray/clipit type; mapped before anything else.
+ALIASES = {
+    "prompt": "prompts",
+    "cutn": "num_cuts",
+    "lr": "learning_rate",
+    "clip_model": "clip_models",
+    "steps": "iterations",
+    "max_iterations": "iterations",
+    "image_prompt": "image_prompts",
+}
+
+
+def canonical_name(key: str) -> str:
+    """Map dash-case and aliases to the field name, or raise with the closest valid names."""
+    name = key.strip().lstrip("-").replace("-", "_")
+    name = ALIASES.get(name, name)
+    if name in FIELDS:
+        return name
+    close = difflib.get_close_matches(name, list(FIELDS) + list(ALIASES), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "; run `pixray --help` for the list"
+    raise SettingsError(f"unknown setting {key!r}{hint}")
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Parse one value for the named field, naming the setting in any error."""
+    meta = FIELDS[name].metadata
+    try:
+        parsed = meta["parse"](value)
+    except (TypeError, ValueError) as err:
+        raise SettingsError(f"setting {name!r}: cannot use {value!r}: {err}") from None
+    _check_bounds(name, parsed)
+    return parsed
+
+
+def _check_bounds(name: str, value: Any) -> None:
+    meta = FIELDS[name].metadata
+    if value is None:
+        return
+    if meta["choices"] and value not in meta["choices"]:
+        raise SettingsError(f"setting {name!r}: {value!r} is not one of {', '.join(meta['choices'])}")
+    lo, hi = meta["minimum"], meta["maximum"]
+    numbers = value if isinstance(value, tuple) else [value] if isinstance(value, (int, float)) else []
+    for number in numbers:
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            allowed = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            raise SettingsError(f"setting {name!r}: {number} is out of range; allowed: {allowed}")
+
+
+def normalise(values: dict) -> dict:
+    """Canonical names and parsed values for a dict of user settings (unknown keys raise)."""
+    out = {}
+    for key, value in values.items():
+        name = canonical_name(key)
+        out[name] = coerce(name, value)
+    return out
+
+
+def load_yaml(path: str | os.PathLike) -> dict:
+    """Read a YAML settings file into a normalised dict."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise SettingsError(f"config file {str(path)!r} does not exist") from None
+    except yaml.YAMLError as err:
+        raise SettingsError(f"config file {str(path)!r} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {str(path)!r} must hold a mapping of setting: value")
+    return normalise(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets. CPU-sane: on two cores ViT-B/32 costs ~1.6 s per iteration at 8 cuts.
+
+QUALITY_PRESETS = {
+    "draft": dict(clip_models=["ViT-B/32"], num_cuts=8, iterations=100),
+    "normal": dict(clip_models=["ViT-B/32"], num_cuts=16, iterations=200),
+    "better": dict(clip_models=["ViT-B/32", "ViT-B/16"], num_cuts=24, iterations=300),
+    "best": dict(clip_models=["ViT-B/32", "ViT-B/16", "RN50"], num_cuts=32, iterations=400),
+}
+
+# Output size before `scale`, chosen so the pixel drawer's default grids divide it exactly.
+ASPECT_SIZES = {"square": (320, 320), "widescreen": (400, 225), "portrait": (320, 400)}
+
+
+def resolve(values: dict) -> Settings:
+    """Build validated Settings from explicit user values: presets fill only what was not given."""
+    from . import perceptors  # local: keeps `import pixray.settings` free of torch
+    from .drawers import drawer_class
+
+    values = normalise(values)
+    settings = Settings(**values)
+    preset = QUALITY_PRESETS[settings.quality]
+    for name, value in preset.items():
+        if name not in values or values[name] in (None, []):
+            setattr(settings, name, list(value) if isinstance(value, list) else value)
+
+    if not settings.prompts and not settings.image_prompts:
+        raise SettingsError("setting 'prompts': give at least one text prompt (or image_prompts)")
+    try:
+        drawer = drawer_class(settings.drawer)
+    except KeyError as err:
+        raise SettingsError(f"setting 'drawer': {err.args[0]}") from None
+    if settings.size is None:
+        base_w, base_h = ASPECT_SIZES[settings.aspect]
+        settings.size = (max(1, round(base_w * settings.scale)), max(1, round(base_h * settings.scale)))
+    _check_bounds("size", settings.size)
+    if min(settings.size) < 1:
+        raise SettingsError(f"setting 'size': {settings.size} must be at least 1x1 pixels")
+    drawer.resolve_settings(settings)
+    if settings.learning_rate is None:
+        settings.learning_rate = drawer.default_learning_rate
+
+    for drop in settings.learning_rate_drops:
+        if not 0 < drop < 100:
+            raise SettingsError(f"setting 'learning_rate_drops': {drop} is out of range; allowed: between 0 and 100")
+    for name in ("init_image",):
+        path = getattr(settings, name)
+        if path is not None and not Path(path).is_file():
+            raise SettingsError(f"setting {name!r}: file {path!r} does not exist")
+    from .prompts import parse_prompt
+    for text in settings.image_prompts:
+        path = parse_prompt(text).text
+        if not Path(path).is_file():
+            raise SettingsError(f"setting 'image_prompts': file {path!r} does not exist")
+    for text in settings.prompts:
+        parse_prompt(text)  # raises SettingsError on a malformed weight
+    for name in settings.clip_models:
+        perceptors.parse_model_name(name)  # raises SettingsError on unknown architectures/tags
+    if settings.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise SettingsError("setting 'device': cuda was asked for but torch sees no CUDA device; "
+                                "allowed here: auto, cpu")
+    if settings.device == "mps":
+        import torch
+        if not torch.backends.mps.is_available():
+            raise SettingsError("setting 'device': mps was asked for but is not available; allowed here: auto, cpu")
+    if not settings.output.lower().endswith(".png"):
+        raise SettingsError(f"setting 'output': {settings.output!r} must be a .png file name")
+    return settings

@@ -1,0 +1,36 @@
+from pathlib import Path
+
+from setuptools import setup
+
+version = {}
+exec(Path("pixray/version.py").read_text(), version)
+
+setup(
+    name="pixray",
+    version=version["__version__"],
+    description="Text and image prompts to pixel art, guided by CLIP; pure PyTorch, runs on CPU",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    # Drawers live in the top-level drawers/ folder but install as the subpackage pixray.drawers.
+    packages=["pixray", "pixray.drawers"],
+    package_dir={"pixray": "pixray", "pixray.drawers": "drawers"},
+    install_requires=[
+        # A range that torch 2.14.1 satisfies, so pip never pulls a newer multi-GB build.
+        "torch>=2.1,<=2.14.1",
+        "torchvision>=0.16,<=0.29.1",
+        "open-clip-torch>=3.0",
+        "kornia>=0.8",
+        "einops>=0.7",
+        "imageio>=2.31",
+        "imageio-ffmpeg>=0.5",
+        "tqdm>=4.60",
+        "pillow>=10",
+        "numpy>=1.24",
+        "pyyaml>=6",
+    ],
+    extras_require={
+        "dev": ["pytest>=8"],
+    },
+    entry_points={"console_scripts": ["pixray = pixray.cli:main"]},
+)
