@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
             flags.insert(0, "-p")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         shown = "" if default in (None, []) else f" (default: {default})"
-        kwargs = dict(dest=f.name, help=meta["help"] + shown)
+        kwargs = dict(dest=f.name, help=(meta["help"] + shown).replace("%", "%%"))
         if meta["choices"]:
             kwargs["choices"] = meta["choices"]
         if meta["nargs"]:

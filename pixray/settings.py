@@ -54,6 +54,8 @@ def parse_pair(value: Any) -> tuple[int, int] | None:
     """A width × height pair: 64, "64", "80x45", "80 45", [80, 45]; one number means square."""
     if value is None:
         return None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        value = " ".join(value)  # from the CLI: ["80", "45"] or ["80x45"]
     if isinstance(value, str):
         parts = [p for p in re.split(r"[x×,\s]+", value.strip()) if p]
     elif isinstance(value, (int, float)):

@@ -1,0 +1,91 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pixray import WeightsUnavailableError
+from pixray.cli import build_parser, main
+from pixray.perceptors import load_perceptor, parse_model_name
+
+from .conftest import TINY
+
+
+def test_cli_run_writes_files_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "apple"
+    code = main(["--prompts", "a red apple", "--drawer", "pixel", "--iterations", "3", "--clip-models", TINY,
+                 "--num_cuts", "2", "--size", "64", "48", "--pixel-size", "16x12", "--outdir", str(out),
+                 "--seed", "3"])
+    assert code == 0
+    assert (out / "output.png").is_file() and (out / "output_sprite.png").is_file()
+    printed = capsys.readouterr().out
+    assert f"to {out}" in printed and "output.png" in printed and "(seed 3)" in printed
+
+
+def test_config_file_with_command_line_winning(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"prompts": "from yaml", "iterations": 2, "clip_models": TINY,
+                                      "num_cuts": 1, "size": [32, 32], "pixel_size": 8, "seed": 1}))
+    out = tmp_path / "o"
+    assert main(["--config", str(config), "--iterations", "1", "--outdir", str(out)]) == 0
+    saved = yaml.safe_load((out / "settings.yaml").read_text())
+    assert saved["iterations"] == 1 and saved["prompts"] == ["from yaml"] and saved["num_cuts"] == 1
+
+
+def test_bad_value_is_one_line_without_traceback(capsys):
+    assert main(["--prompts", "x", "--init_image_alpha", "999"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "pixray: error: setting 'init_image_alpha': 999 is out of range; allowed: between 0 and 255"
+
+
+def test_argparse_rejects_bad_choices_and_unknown_flags(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--prompts", "x", "--quality", "ultra"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'ultra'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--prompts", "x", "--iteratons", "3"])
+
+
+def test_help_groups_settings_by_area():
+    text = build_parser().format_help()
+    for title in ("prompts:", "drawer and canvas:", "perception (CLIP):", "optimisation:", "output:"):
+        assert title in text
+    assert "--pixel-size" in text and "--pixel_size" in text
+
+
+def test_missing_weights_offline_give_one_clear_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("pixray.perceptors._cached_weights", lambda arch, tag: None)
+    with pytest.raises(WeightsUnavailableError) as err:
+        load_perceptor(parse_model_name("ViT-B/32"), "cpu")
+    message = str(err.value)
+    assert "\n" not in message
+    assert "ViT-B/32" in message and "clip_models='ViT-B-32:/path/to/weights.pt'" in message
+
+
+def _run_cli(args, env_extra, timeout=300):
+    env = {**os.environ, **env_extra}
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "pixray.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=root, timeout=timeout)
+
+
+def test_console_run_offline_without_weights_has_no_traceback(tmp_path):
+    empty_cache = tmp_path / "hf"
+    result = _run_cli(["--prompts", "a red apple", "--outdir", str(tmp_path / "o"), "--iterations", "1"],
+                      {"HF_HUB_OFFLINE": "1", "HF_HOME": str(empty_cache), "XDG_CACHE_HOME": str(empty_cache)})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("pixray: error:")]
+    assert len(errors) == 1 and "ViT-B/32" in errors[0] and "clip_models=" in errors[0]
+
+
+def test_console_run_with_the_real_vit_b_32_architecture(tmp_path):
+    out = tmp_path / "o"
+    result = _run_cli(["--prompts", "a red apple", "--clip_models", "ViT-B-32:random", "--iterations", "2",
+                       "--num_cuts", "2", "--aspect", "square", "--scale", "0.5", "--outdir", str(out)], {})
+    assert result.returncode == 0, result.stderr
+    assert (out / "output.png").is_file() and "wrote output.png" in result.stdout
