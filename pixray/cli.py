@@ -75,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         values = load_yaml(args.pop("config")) if "config" in args else {}
         values.update(normalise(args))
         settings = resolve(values)
-        from .session import Session  # heavy imports only once the settings are known to be good
+        from .session import Session, pick_device  # heavy imports only once the settings are good
 
-        print(f"pixray: loading {', '.join(settings.clip_models)} on {settings.device} ...", file=sys.stderr)
+        device = pick_device(settings.device)
+        print(f"pixray: loading {', '.join(settings.clip_models)} on {device} ...", file=sys.stderr)
         session = Session(settings)
         update, bar = _progress_bar(settings.iterations)
         result = session.run(callback=update, every=1)

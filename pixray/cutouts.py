@@ -9,6 +9,9 @@ from kornia import augmentation as K
 class Cutouts(torch.nn.Module):
     """`num_cuts` crops of one image, each resized to `cut_size` and augmented.
 
+    No hue/saturation jitter: it tripled the cost of the pipeline (HSV round trip, measured in
+    benchmarks/loop_overhead.py) and makes CLIP less sure of the colours a pixel artist asked for.
+
     Kornia draws from torch's global RNG, so each call seeds a forked RNG from the session's
     generator: runs are reproducible and the caller's global RNG is left untouched."""
 
@@ -19,7 +22,6 @@ class Cutouts(torch.nn.Module):
             K.RandomResizedCrop((cut_size, cut_size), scale=(0.15, 1.0), ratio=(0.75, 4 / 3)),
             K.RandomAffine(degrees=12, translate=(0.05, 0.05), padding_mode="border", p=0.7),
             K.RandomPerspective(distortion_scale=0.3, p=0.5),
-            K.ColorJitter(saturation=0.1, hue=0.05, p=0.5),
             K.RandomGaussianNoise(std=0.03, p=0.5),
         )
 
