@@ -59,9 +59,9 @@ def _progress_bar(total: int):
     bar = tqdm(total=total, unit="it", dynamic_ncols=True)
 
     def update(progress):
-        bar.update(progress.iteration - bar.n)
         if progress.losses:
-            bar.set_postfix(loss=f"{progress.losses['total']:.4f}")
+            bar.set_postfix(loss=f"{progress.losses['total']:.4f}", refresh=False)
+        bar.update(progress.iteration - bar.n)
         if progress.iteration >= total:
             bar.close()
 

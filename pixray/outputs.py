@@ -86,7 +86,7 @@ class OutputWriter:
 
     def finish(self, drawer_output, iteration: int, interrupted: bool = False) -> RunResult:
         main = self.save_png(drawer_output.image, self.outdir / self.output_name, iteration)
-        files = [main, self.settings_path]
+        files = [main]
         stem = re.sub(r"\.png$", "", self.output_name, flags=re.I)
         if drawer_output.sprite is not None:
             files.append(self.save_png(drawer_output.sprite, self.outdir / f"{stem}_sprite.png", iteration))
@@ -94,5 +94,6 @@ class OutputWriter:
             path = self.outdir / name
             path.write_bytes(data)
             files.append(path)
+        files.append(self.settings_path)
         return RunResult(drawer_output.image, drawer_output.sprite, self.outdir, files, self.seed, iteration,
                          interrupted)

@@ -89,3 +89,11 @@ def test_console_run_with_the_real_vit_b_32_architecture(tmp_path):
                        "--num_cuts", "2", "--aspect", "square", "--scale", "0.5", "--outdir", str(out)], {})
     assert result.returncode == 0, result.stderr
     assert (out / "output.png").is_file() and "wrote output.png" in result.stdout
+
+
+def test_ci_runs_the_readme_test_command():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```bash\n")[1:]]
+    test_command = next(b for b in blocks if "pytest" in b)
+    assert test_command in (root / ".ci" / "run").read_text()
