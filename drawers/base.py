@@ -24,6 +24,8 @@ class Drawer(ABC):
     """Subclass this, then list the class in drawers/__init__.py or the `pixray.drawers` entry points."""
 
     default_learning_rate: ClassVar[float] = 0.1
+    supports_hard_palette: ClassVar[bool] = False   # palette_mode="hard"
+    supports_transparency: ClassVar[bool] = False   # transparent=True (synth returns RGBA)
 
     @classmethod
     def resolve_settings(cls, settings) -> None:

@@ -12,6 +12,8 @@ from .settings import ALIASES, Settings, load_yaml, normalise, resolve
 GROUP_TITLES = {
     "prompts": "prompts",
     "drawer": "drawer and canvas",
+    "palette": "palette and export",
+    "losses": "custom losses and init anchoring",
     "perception": "perception (CLIP)",
     "optimisation": "optimisation",
     "output": "output",

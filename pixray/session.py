@@ -10,9 +10,14 @@ from functools import cached_property
 from typing import Callable, Iterator
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from .cutouts import Cutouts
+from .export import finalize
+from .losses import LossContext, build_losses, neighbour_differences
+from .losses.palette import PaletteLoss
+from .palettes import load_palette
 from .drawers import drawer_class
 from .images import load_image_tensor, open_image, pil_to_tensor, tensor_to_pil
 from .outputs import OutputWriter, RunResult
@@ -38,6 +43,17 @@ def pick_device(name: str) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def seam_loss(image: torch.Tensor, grid: tuple[int, int] | None) -> torch.Tensor:
+    """How much rougher the wrap-around seams are than the picture's inside, on the cell grid.
+    Zero once the seams look like any other neighbour pair (the inside is not pushed)."""
+    if grid is not None:
+        image = F.adaptive_avg_pool2d(image, (grid[1], grid[0]))
+    dx, dy = neighbour_differences(image, wrap=False)
+    seam_x = (image[..., :, 0] - image[..., :, -1]).abs().mean()
+    seam_y = (image[..., 0, :] - image[..., -1, :]).abs().mean()
+    return F.relu(seam_x - dx.mean().detach()) + F.relu(seam_y - dy.mean().detach())
 
 
 @dataclass
@@ -66,6 +82,12 @@ class Session:
         self.drawer = drawer_class(settings.drawer)(settings, self.device, self.generator)
         init = load_image_tensor(settings.init_image, settings.size) if settings.init_image else None
         self.drawer.init_from_image(init)
+        self.init_image = init.to(self.device) if init is not None else None
+        self.palette = load_palette(settings.palette).tensor(self.device) if settings.palette else None
+        self.custom_losses = build_losses(settings)
+        if (self.palette is not None and settings.palette_mode == "soft" and settings.palette_weight > 0
+                and not any(isinstance(loss, PaletteLoss) for loss in self.custom_losses)):
+            self.custom_losses.append(PaletteLoss(settings, settings.palette_weight))
 
         cache = model_cache if model_cache is not None else ModelCache()
         self.perceptors: list[Perceptor] = [cache.get(parse_model_name(n), self.device)
@@ -89,17 +111,34 @@ class Session:
             with torch.no_grad():
                 embedding = perceptor.encode_image(pixels)
             losses.append((prompt.text, PromptLoss(embedding, prompt.weight, prompt.stop)))
+        if self.init_image is not None and self.settings.init_clip_weight > 0:
+            with torch.no_grad():
+                embedding = perceptor.encode_image(self.init_image)
+            losses.append(("init_image", PromptLoss(embedding, self.settings.init_clip_weight)))
         return [(f"{perceptor.spec.name}:{name}", loss.to(self.device)) for name, loss in losses]
 
     def step(self) -> dict[str, float]:
         """One optimisation step; returns the losses (total first)."""
         self.optimizer.zero_grad(set_to_none=True)
-        cuts = self.cutouts(self.drawer.synth(), self.generator)
+        image = self.drawer.synth()
+        rgb = image[:, :3]
+        view = self._random_roll(image) if self.settings.tile else image
+        cuts = self.cutouts(view, self.generator)
+        if cuts.shape[1] == 4:
+            cuts = self._over_random_backgrounds(cuts)
         parts = {}
         for perceptor, prompt_losses in zip(self.perceptors, self.prompt_losses):
             embeddings = perceptor.encode_image(cuts)
             for name, loss in prompt_losses:
                 parts[name] = loss(embeddings)
+        context = LossContext(rgb, self.iteration, self.settings.iterations, self.palette, self.settings.tile)
+        for loss in self.custom_losses:
+            parts[loss.name] = loss(context)
+        if self.settings.tile:
+            parts["tile seam"] = seam_loss(rgb, self.settings.pixel_size)
+        if self.init_image is not None and self.settings.init_weight > 0:
+            distance = F.mse_loss if self.settings.init_loss == "mse" else F.l1_loss
+            parts["init_image pixels"] = self.settings.init_weight * distance(rgb, self.init_image)
         total = torch.stack(list(parts.values())).sum()
         total.backward()
         self.optimizer.step()
@@ -109,6 +148,17 @@ class Session:
             for group in self.optimizer.param_groups:
                 group["lr"] *= 0.1
         return {"total": float(total.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
+
+    def _random_roll(self, image: torch.Tensor) -> torch.Tensor:
+        """Shift the picture circularly so the wrap-around seam lands inside the cutouts."""
+        dy, dx = (int(torch.randint(0, n, (1,), generator=self.generator)) for n in image.shape[-2:])
+        return image.roll((dy, dx), dims=(2, 3))
+
+    def _over_random_backgrounds(self, cuts: torch.Tensor) -> torch.Tensor:
+        """Composite RGBA cutouts over random solid colours: only opaque pixels carry the subject."""
+        background = torch.rand(cuts.shape[0], 3, 1, 1, generator=self.generator).to(cuts.device)
+        alpha = cuts[:, 3:]
+        return cuts[:, :3] * alpha + background * (1 - alpha)
 
     def iterate(self, every: int | None = None) -> Iterator[Progress]:
         """Run to `settings.iterations`, yielding progress every `every` iterations and at the end."""
@@ -143,9 +193,9 @@ class Session:
                     callback(progress)
         except KeyboardInterrupt:
             if writer:
-                writer.finish(self.drawer.export(), self.iteration, interrupted=True)
+                writer.finish(finalize(self.drawer.export(), settings), self.iteration, interrupted=True)
             raise
-        output = self.drawer.export()
+        output = finalize(self.drawer.export(), settings)
         if writer:
             return writer.finish(output, self.iteration)
         return RunResult(output.image, output.sprite, None, [], self.seed, self.iteration)

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 import yaml
 
 from .errors import SettingsError
+from .quantize import DITHERS, SPACES
 
 # ---------------------------------------------------------------------------------------------
 # Value parsers: each takes what a user may write (Python value or CLI string) and returns the
@@ -133,6 +134,8 @@ QUALITIES = ("draft", "normal", "better", "best")
 ASPECTS = ("square", "widescreen", "portrait")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INIT_NOISES = ("pixels", "gradient", "none")
+PALETTE_MODES = ("soft", "hard", "export")
+INIT_LOSSES = ("mse", "l1")
 
 
 @dataclass
@@ -162,6 +165,36 @@ class Settings:
                                     minimum=0, maximum=255)
     init_noise: str = setting("pixels", str, "drawer", "what the drawer starts from without an init image",
                               choices=INIT_NOISES)
+    transparent: bool = setting(False, parse_bool, "drawer",
+                                "RGBA sprite: the pixel drawer learns an alpha channel, judged over random "
+                                "backgrounds; exported alpha is only 0 or 255")
+    tile: bool = setting(False, parse_bool, "drawer", "make the picture a seamless tile (wraps left-right "
+                         "and top-bottom)")
+    # palette
+    palette: Any = setting(None, parse_optional_str, "palette",
+                           "limit colours: a name (pico8, nes, gameboy, cga, ega, c64, 1bit, grayscaleN), "
+                           "a .hex/.gpl/.pal/.act file, an image ('photo.png\\16'), or pixray's DSL "
+                           "('red->rust\\8;[black,#ff0000]')")
+    palette_mode: str = setting("soft", str, "palette",
+                                "soft: free colours pulled onto the palette by an annealed loss; hard: every "
+                                "cell is a palette colour throughout (pixel drawer); export: only at the end",
+                                choices=PALETTE_MODES)
+    palette_weight: float = setting(1.0, _number(float), "palette", "weight of the soft palette loss",
+                                    minimum=0.0)
+    dither: str = setting("none", str, "palette", "dithering when the result is mapped to the palette",
+                          choices=DITHERS)
+    palette_space: str = setting("oklab", str, "palette", "colour space in which the nearest palette colour "
+                                 "is chosen", choices=SPACES)
+    # losses
+    custom_loss: list = setting([], parse_name_list, "losses",
+                                "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
+                                "smoothness, edge", metavar="LOSSES")
+    edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
+    init_weight: float = setting(0.0, _number(float), "losses",
+                                 "keep the picture close to init_image in pixel space", minimum=0.0)
+    init_loss: str = setting("mse", str, "losses", "pixel distance used by init_weight", choices=INIT_LOSSES)
+    init_clip_weight: float = setting(0.0, _number(float), "losses",
+                                      "keep what CLIP sees close to init_image", minimum=0.0)
     # perception
     quality: str = setting("normal", str, "perception",
                            "preset for clip_models, num_cuts and iterations (CPU-sane)", choices=QUALITIES)
@@ -316,6 +349,13 @@ def resolve(values: dict) -> Settings:
     _check_bounds("size", settings.size)
     if min(settings.size) < 1:
         raise SettingsError(f"setting 'size': {settings.size} must be at least 1x1 pixels")
+    if settings.palette_mode == "hard" and not drawer.supports_hard_palette:
+        raise SettingsError(f"setting 'palette_mode': 'hard' does not work with drawer {settings.drawer!r}; "
+                            f"allowed: soft, export")
+    if "palette_mode" in values and settings.palette_mode != "soft" and settings.palette is None:
+        raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} needs a palette")
+    if settings.transparent and not drawer.supports_transparency:
+        raise SettingsError(f"setting 'transparent': drawer {settings.drawer!r} has no alpha channel")
     drawer.resolve_settings(settings)
     if settings.learning_rate is None:
         settings.learning_rate = drawer.default_learning_rate
@@ -345,6 +385,20 @@ def resolve(values: dict) -> Settings:
         import torch
         if not torch.backends.mps.is_available():
             raise SettingsError("setting 'device': mps was asked for but is not available; allowed here: auto, cpu")
+    if settings.palette is not None:
+        from .palettes import load_palette
+        load_palette(settings.palette)  # raises PaletteError naming the file and line
+    from .losses import parse_custom_loss
+    for entry in settings.custom_loss:
+        parse_custom_loss(entry)
+    if "edge" in (parse_custom_loss(e)[0] for e in settings.custom_loss):
+        from .palettes import PaletteError, parse_color
+        try:
+            parse_color(settings.edge_color)
+        except PaletteError as err:
+            raise SettingsError(f"setting 'edge_color': {err}") from None
+    if (settings.init_weight or settings.init_clip_weight) and not settings.init_image:
+        raise SettingsError("settings 'init_weight'/'init_clip_weight' need an init_image")
     if not settings.output.lower().endswith(".png"):
         raise SettingsError(f"setting 'output': {settings.output!r} must be a .png file name")
     return settings

@@ -1,0 +1,84 @@
+"""From the drawer's last picture to the files a pixel artist keeps: binary alpha, exact palette
+colours (dithered on the native grid), indexed PNGs and a .gpl of the colours used."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .drawers import DrawerOutput
+from .palettes import Palette, load_palette
+from .quantize import quantize
+
+
+def upscale_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h,w) → (H,W) by the same nearest-exact mapping the pixel drawer renders with."""
+    tensor = torch.from_numpy(array.astype(np.float64))[None, None]
+    return F.interpolate(tensor, size=(size[1], size[0]), mode="nearest-exact")[0, 0].numpy().astype(array.dtype)
+
+
+def binary_alpha(image: Image.Image) -> Image.Image:
+    """RGBA with alpha snapped to 0 or 255 (at 128); other modes unchanged."""
+    if image.mode != "RGBA":
+        return image
+    rgba = np.asarray(image).copy()
+    rgba[..., 3] = np.where(rgba[..., 3] >= 128, 255, 0)
+    return Image.fromarray(rgba, "RGBA")
+
+
+def indexed_image(indices: np.ndarray, colors: np.ndarray, opaque: np.ndarray | None) -> Image.Image:
+    """A 'P' image with the palette (transparent pixels get one extra, transparent entry), or RGB(A)
+    when the palette is too large for a PNG palette."""
+    count = len(colors) + (opaque is not None)
+    if count <= 256:
+        image = Image.fromarray(indices.astype(np.uint8), "P")
+        flat = colors.reshape(-1).tolist() + ([0, 0, 0] if opaque is not None else [])
+        image.putpalette(flat)
+        if opaque is not None:
+            image.putdata(np.where(opaque, indices, len(colors)).astype(np.uint8).reshape(-1).tolist())
+            image.info["transparency"] = len(colors)
+        return image
+    rgb = colors[indices]
+    if opaque is None:
+        return Image.fromarray(rgb, "RGB")
+    return Image.fromarray(np.dstack([rgb, np.where(opaque, 255, 0).astype(np.uint8)]), "RGBA")
+
+
+def palette_indices(image: Image.Image, palette: Palette, dither: str = "none", space: str = "oklab"):
+    """Exact quantisation of an RGB(A) image: (indices, opaque mask or None), both (H,W)."""
+    rgba = np.asarray(image.convert("RGBA" if image.mode == "RGBA" else "RGB"))
+    indices = quantize(rgba[..., :3], palette.array(), dither, space)
+    return indices, (rgba[..., 3] >= 128 if rgba.shape[2] == 4 else None)
+
+
+def used_palette(indices: np.ndarray, opaque: np.ndarray | None, palette: Palette) -> Palette:
+    """The palette colours that appear in visible pixels, in palette order."""
+    visible = indices if opaque is None else indices[opaque]
+    colors = palette.array()[np.unique(visible)] if visible.size else palette.array()[:1]
+    return Palette(tuple(map(tuple, colors)), palette.name)
+
+
+def finalize(output: DrawerOutput, settings) -> DrawerOutput:
+    """Binary alpha always; with a palette, exact palette colours in the sprite and the image.
+    The sprite (one pixel per cell) is quantised and dithered once; the image is its upscale."""
+    if settings.palette is None:
+        return replace(output, image=binary_alpha(output.image),
+                       sprite=binary_alpha(output.sprite) if output.sprite is not None else None)
+    palette = load_palette(settings.palette)
+    colors = palette.array()
+    base = output.sprite if output.sprite is not None else output.image
+    indices, opaque = palette_indices(base, palette, settings.dither, settings.palette_space)
+    sprite = indexed_image(indices, colors, opaque) if output.sprite is not None else None
+    if base.size != output.image.size:
+        big_indices = upscale_nearest(indices, output.image.size)
+        big_opaque = upscale_nearest(opaque, output.image.size) if opaque is not None else None
+        image = indexed_image(big_indices, colors, big_opaque)
+    else:
+        image = indexed_image(indices, colors, opaque)
+    files = dict(output.files)
+    files["palette.gpl"] = used_palette(indices, opaque, palette).to_gpl().encode()
+    return DrawerOutput(image=image, sprite=sprite, files=files)

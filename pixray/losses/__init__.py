@@ -1,0 +1,33 @@
+"""Custom losses, selected with custom_loss="name[:weight],..." (pixray's syntax)."""
+
+from __future__ import annotations
+
+from ..errors import SettingsError
+from .base import Loss, LossContext, neighbour_differences
+from .edge import EdgeLoss
+from .palette import PaletteLoss
+from .saturation import SaturationLoss
+from .smoothness import SmoothnessLoss
+from .symmetry import SymmetryLoss
+
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in
+                                 (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss, EdgeLoss)}
+
+
+def parse_custom_loss(entry: str) -> tuple[str, float]:
+    """'symmetry:0.5' → ('symmetry', 0.5); the weight defaults to 1."""
+    name, _, weight = entry.partition(":")
+    name = name.strip().lower()
+    if name not in LOSSES:
+        raise SettingsError(f"setting 'custom_loss': {name!r} is not one of {', '.join(LOSSES)}")
+    try:
+        return name, float(weight) if weight.strip() else 1.0
+    except ValueError:
+        raise SettingsError(f"setting 'custom_loss': weight {weight!r} of {name!r} is not a number") from None
+
+
+def build_losses(settings) -> list[Loss]:
+    return [LOSSES[name](settings, weight) for name, weight in map(parse_custom_loss, settings.custom_loss)]
+
+
+__all__ = ["LOSSES", "Loss", "LossContext", "build_losses", "neighbour_differences", "parse_custom_loss"]
