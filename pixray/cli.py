@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pixray", argument_default=argparse.SUPPRESS,
         description="Turn a text prompt (and optionally an init image) into pixel art, guided by CLIP.",
         epilog="Options accept snake_case or dash-case (--pixel_size or --pixel-size).")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_pixelate_command(commands)
     parser.add_argument("--config", metavar="FILE.yaml", help="read settings from a YAML file; options "
                         "given on the command line win")
     groups = {key: parser.add_argument_group(title) for key, title in GROUP_TITLES.items()}
@@ -55,6 +57,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_pixelate_command(commands) -> None:
+    from .quantize import DITHERS, SPACES
+
+    sub = commands.add_parser("pixelate", help="photo or drawing → pixel art, offline, no neural model",
+                              description="Downscale by area, fit a palette, dither; writes OUT (upscaled), "
+                                          "OUT_sprite.png (one pixel per cell) and OUT.gpl.")
+    sub.add_argument("input", metavar="IN", help="image file")
+    sub.add_argument("output", metavar="OUT", help="output .png")
+    sub.add_argument("--pixel_size", "--pixel-size", nargs="+", type=int, default=[64], metavar="N",
+                     help="cells: WIDTH [HEIGHT] (height follows the picture if omitted; default 64)")
+    sub.add_argument("--palette", help="palette name, file or DSL (default: colours of the image)")
+    sub.add_argument("--colors", type=int, default=16, help="colours taken from the image when no palette")
+    sub.add_argument("--dither", choices=DITHERS, default="none")
+    sub.add_argument("--palette_space", "--palette-space", choices=SPACES, default="oklab")
+    sub.add_argument("--scale", type=int, help="integer upscale of OUT (default: back to about the input size)")
+    sub.add_argument("--cleanup", action="store_true", help="recolour lone stray pixels")
+    sub.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def _pixelate(args: dict) -> int:
+    from .pixelate import pixelate, save_pixel_art
+
+    art = pixelate(args["input"], pixel_size=args["pixel_size"], palette=args["palette"], dither=args["dither"],
+                   colors=args["colors"], scale=args["scale"], palette_space=args["palette_space"],
+                   cleanup=args["cleanup"])
+    paths = save_pixel_art(art, args["output"], overwrite=args["overwrite"])
+    print(f"pixray: wrote {', '.join(str(p) for p in paths)} ({art.sprite.width}x{art.sprite.height} cells, "
+          f"{len(art.palette)} colours)")
+    return 0
+
+
 def _progress_bar(total: int):
     from tqdm import tqdm
 
@@ -74,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(build_parser().parse_args(argv))
     session = None
     try:
+        if args.pop("command", None) == "pixelate":
+            return _pixelate(args)
         values = load_yaml(args.pop("config")) if "config" in args else {}
         values.update(normalise(args))
         settings = resolve(values)

@@ -1,0 +1,96 @@
+"""Photo or drawing → pixel art with no neural model: area-aware downscale, palette fit, dithering,
+optional cleanup of stray pixels. Deterministic and offline; its sprite is a good init_image for
+CLIP-guided refinement."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import SettingsError
+from .export import indexed_image, palette_indices, upscale_nearest, used_palette
+from .images import open_image
+from .palettes import Palette, image_colors, load_palette
+from .quantize import DITHERS, SPACES
+
+
+@dataclass
+class PixelArt:
+    sprite: Image.Image      # one pixel per cell, indexed
+    image: Image.Image       # the sprite upscaled by nearest neighbour
+    palette: Palette         # the colours used
+
+
+def _grid(image: Image.Image, pixel_size) -> tuple[int, int]:
+    """(w,h) cells; a single number is the width and the height follows the picture's shape."""
+    if isinstance(pixel_size, (int, float)) or (isinstance(pixel_size, (tuple, list)) and len(pixel_size) == 1):
+        width = int(pixel_size if isinstance(pixel_size, (int, float)) else pixel_size[0])
+        return width, max(1, round(width * image.height / image.width))
+    width, height = (int(v) for v in pixel_size)
+    return width, height
+
+
+def remove_stray_pixels(indices: np.ndarray) -> np.ndarray:
+    """Recolour each cell whose four neighbours all agree on another colour (lone specks)."""
+    padded = np.pad(indices, 1, mode="edge")
+    up, down = padded[:-2, 1:-1], padded[2:, 1:-1]
+    left, right = padded[1:-1, :-2], padded[1:-1, 2:]
+    lone = (up == down) & (up == left) & (up == right) & (up != indices)
+    return np.where(lone, up, indices)
+
+
+def pixelate(image, pixel_size=64, palette: str | Palette | None = None, dither: str = "none",
+             colors: int = 16, scale: int | None = None, palette_space: str = "oklab",
+             cleanup: bool = False) -> PixelArt:
+    """Turn `image` (path or PIL) into pixel art `pixel_size` cells wide (or (w, h) cells).
+
+    palette: any palette setting (name, file, DSL); None picks `colors` colours from the image.
+    scale: integer upscale of the result (default: the original size divided by the grid, rounded)."""
+    if dither not in DITHERS:
+        raise SettingsError(f"setting 'dither': {dither!r} is not one of {', '.join(DITHERS)}")
+    if palette_space not in SPACES:
+        raise SettingsError(f"setting 'palette_space': {palette_space!r} is not one of {', '.join(SPACES)}")
+    if cleanup and dither != "none":
+        raise SettingsError("setting 'cleanup': removing stray pixels would erase the dither pattern; "
+                            "use it with dither='none'")
+    if not 2 <= colors <= 256:
+        raise SettingsError(f"setting 'colors': {colors} is out of range; allowed: between 2 and 256")
+    source = open_image(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else image.convert("RGB")
+    cells = _grid(source, pixel_size)
+    if not (1 <= cells[0] <= source.width and 1 <= cells[1] <= source.height):
+        raise SettingsError(f"setting 'pixel_size': {cells[0]}x{cells[1]} must be between 1x1 and the image "
+                            f"size {source.width}x{source.height}")
+    # BOX resampling averages exactly the source area under each cell, for any ratio.
+    small = source.resize(cells, Image.Resampling.BOX)
+    if palette is None:
+        chosen = Palette(tuple(image_colors(small, colors)), f"{colors} colours")
+    else:
+        chosen = palette if isinstance(palette, Palette) else load_palette(palette)
+    indices, _ = palette_indices(small, chosen, dither, palette_space)
+    if cleanup:
+        indices = remove_stray_pixels(indices)
+    factor = scale or max(1, round(min(source.width / cells[0], source.height / cells[1])))
+    big = upscale_nearest(indices, (cells[0] * factor, cells[1] * factor))
+    colors_array = chosen.array()
+    return PixelArt(indexed_image(indices, colors_array, None), indexed_image(big, colors_array, None),
+                    used_palette(indices, None, chosen))
+
+
+def save_pixel_art(art: PixelArt, out: str | os.PathLike, overwrite: bool = False) -> list[Path]:
+    """Write OUT (upscaled), OUT_sprite.png and OUT.gpl; refuses to replace files unless `overwrite`."""
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise SettingsError(f"output {str(out)!r} must be a .png file")
+    paths = [out, out.with_name(f"{out.stem}_sprite.png"), out.with_suffix(".gpl")]
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise SettingsError(f"{', '.join(existing)} already exist; choose another name or pass --overwrite")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    art.image.save(paths[0])
+    art.sprite.save(paths[1])
+    paths[2].write_text(art.palette.to_gpl())
+    return paths
