@@ -30,7 +30,7 @@ setup(
         "pyyaml>=6",
     ],
     extras_require={
-        "dev": ["pytest>=8"],
+        "dev": ["pytest>=8", "hypothesis>=6"],
     },
     entry_points={"console_scripts": ["pixray = pixray.cli:main"]},
 )

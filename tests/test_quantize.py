@@ -1,0 +1,101 @@
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image
+
+from pixray.export import indexed_image
+from pixray.quantize import DITHERS, bayer_matrix, quantize, srgb_to_oklab, to_space
+
+images = arrays(np.uint8, st.tuples(st.integers(1, 12), st.integers(1, 12), st.just(3)))
+palettes = arrays(np.uint8, st.tuples(st.integers(1, 24), st.just(3)), unique=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(image=images, palette=palettes, dither=st.sampled_from(DITHERS), space=st.sampled_from(["oklab", "rgb"]))
+def test_every_output_pixel_is_a_palette_colour(image, palette, dither, space):
+    palette = np.unique(palette, axis=0)
+    indices = quantize(image, palette, dither, space)
+    assert indices.shape == image.shape[:2]
+    assert indices.min() >= 0 and indices.max() < len(palette)
+    # through the indexed PNG a user gets: decode the file and compare colour sets
+    buffer = io.BytesIO()
+    indexed_image(indices, palette, None).save(buffer, format="PNG")
+    decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")).reshape(-1, 3)
+    assert {tuple(c) for c in decoded} <= {tuple(c) for c in palette}
+
+
+@settings(max_examples=40, deadline=None)
+@given(image=images, palette=palettes, space=st.sampled_from(["oklab", "rgb"]))
+def test_without_dither_each_pixel_gets_its_nearest_colour(image, palette, space):
+    palette = np.unique(palette, axis=0)
+    indices = quantize(image, palette, "none", space)
+    pixels = to_space(image.reshape(-1, 3) / 255, space)
+    pal = to_space(palette / 255, space)
+    dists = ((pixels[:, None] - pal[None]) ** 2).sum(-1)
+    chosen = dists[np.arange(len(pixels)), indices.reshape(-1)]
+    assert np.allclose(chosen, dists.min(1))
+
+
+def test_oklab_reference_values():
+    lab = srgb_to_oklab(np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
+    assert np.allclose(lab[0], [1, 0, 0], atol=1e-3) and np.allclose(lab[1], 0, atol=1e-6)
+    assert np.allclose(lab[2], [0.6279, 0.2249, 0.1258], atol=1e-3)  # Ottosson's sRGB red
+
+
+def test_bayer_matrices_are_permutations_of_thresholds():
+    assert np.allclose(bayer_matrix(2), (np.array([[0, 2], [3, 1]]) + 0.5) / 4 - 0.5)
+    for n in (2, 4, 8):
+        values = np.sort(bayer_matrix(n).ravel())
+        assert np.allclose(values, (np.arange(n * n) + 0.5) / (n * n) - 0.5)
+
+
+BW = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
+
+
+def gradient(width=64, height=16):
+    row = np.linspace(0, 255, width).round().astype(np.uint8)
+    return np.repeat(np.repeat(row[None, :, None], height, 0), 3, 2)
+
+
+def lightness(values):
+    """OKLab lightness of grey levels 0-255: the fraction of white a perceptual dither should show."""
+    return srgb_to_oklab(np.repeat(values[:, None] / 255, 3, 1))[:, 0]
+
+
+def test_no_dither_splits_a_gradient_once():
+    rows = quantize(gradient(), BW, "none")
+    assert np.all(rows == rows[0]) and np.all(np.diff(rows[0]) >= 0)
+    assert rows[0, 0] == 0 and rows[0, -1] == 1 and np.count_nonzero(np.diff(rows[0])) == 1
+
+
+@pytest.mark.parametrize("n", [2, 4, 8])
+def test_bayer_pattern_tiles_and_tracks_the_gradient(n):
+    flat = np.full((16, 16, 3), 110, np.uint8)
+    pattern = quantize(flat, BW, f"bayer{n}")
+    assert np.array_equal(pattern, np.roll(pattern, n, axis=0)) and np.array_equal(pattern, np.roll(pattern, n, 1))
+    assert 0 < pattern.mean() < 1
+    ramp = quantize(gradient(64, 8 * n), BW, f"bayer{n}")
+    blocks = ramp.reshape(ramp.shape[0], -1, n).mean(axis=(0, 2))
+    assert np.all(np.diff(blocks) >= -1e-9)
+    assert ramp[:, 0].max() == 0 and ramp[:, -1].min() == 1  # pure ends stay pure
+    expected = lightness(gradient(64, 1)[0, :, 0].astype(float)).reshape(-1, n).mean(1)
+    assert np.abs(blocks - expected).max() < 0.15
+
+
+@pytest.mark.parametrize("dither", ["floyd-steinberg", "atkinson"])
+def test_error_diffusion_matches_lightness_on_average(dither):
+    image = gradient(64, 32)
+    result = quantize(image, BW, dither)
+    blocks = result.reshape(32, 8, 8).mean(axis=(0, 2))
+    expected = lightness(image[0, :, 0].astype(float)).reshape(8, 8).mean(1)
+    assert np.abs(blocks - expected).max() < 0.15
+    assert result[:, 0].max() == 0 and result[:, -1].min() == 1  # pure ends stay pure
+
+
+def test_unknown_dither_is_rejected():
+    with pytest.raises(ValueError, match="dither 'sierra' is not one of none"):
+        quantize(gradient(), BW, "sierra")
