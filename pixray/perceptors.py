@@ -147,7 +147,10 @@ def load_perceptor(spec: ModelSpec, device: torch.device) -> Perceptor:
         elif not _hub_reachable():
             raise WeightsUnavailableError(_download_hint(spec))
     try:
-        model = open_clip.create_model(spec.arch, pretrained=pretrained, device=device, **kwargs)
+        # Random weights come from a fixed seed, so ':random' models are the same in every process.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = open_clip.create_model(spec.arch, pretrained=pretrained, device=device, **kwargs)
     except RuntimeError as err:
         if "download" in str(err).lower():
             raise WeightsUnavailableError(_download_hint(spec)) from None

@@ -188,3 +188,12 @@ def test_ctrl_c_still_writes_the_image_and_settings(quick, tmp_path):
     assert (out / "output.png").is_file() and (out / "settings.yaml").is_file()
     with Image.open(out / "output.png") as png:
         assert png.text["pixray:iteration"] == "2"
+
+
+def test_random_weights_do_not_depend_on_the_global_rng():
+    spec = perceptors.parse_model_name("pixray-tiny:random")
+    first = perceptors.load_perceptor(spec, torch.device("cpu"))
+    torch.rand(1000)
+    second = perceptors.load_perceptor(spec, torch.device("cpu"))
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+        assert torch.equal(a, b)
