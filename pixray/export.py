@@ -35,11 +35,10 @@ def indexed_image(indices: np.ndarray, colors: np.ndarray, opaque: np.ndarray | 
     when the palette is too large for a PNG palette."""
     count = len(colors) + (opaque is not None)
     if count <= 256:
-        image = Image.fromarray(indices.astype(np.uint8), "P")
-        flat = colors.reshape(-1).tolist() + ([0, 0, 0] if opaque is not None else [])
-        image.putpalette(flat)
+        visible = indices if opaque is None else np.where(opaque, indices, len(colors))
+        image = Image.fromarray(visible.astype(np.uint8), "P")
+        image.putpalette(colors.reshape(-1).tolist() + ([0, 0, 0] if opaque is not None else []))
         if opaque is not None:
-            image.putdata(np.where(opaque, indices, len(colors)).astype(np.uint8).reshape(-1).tolist())
             image.info["transparency"] = len(colors)
         return image
     rgb = colors[indices]
