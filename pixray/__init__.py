@@ -3,11 +3,13 @@
 from .errors import PixrayError, SettingsError, WeightsUnavailableError
 from .facade import add_settings, apply_settings, do_init, do_run, reset_settings, run
 from .outputs import RunResult
+from .palettes import Palette, load_palette
+from .pixelate import PixelArt, pixelate
 from .session import Progress, Session
 from .settings import Settings
 from .version import __version__
 
 __all__ = [
     "PixrayError", "SettingsError", "WeightsUnavailableError", "Progress", "RunResult", "Session", "Settings",
-    "__version__", "add_settings", "apply_settings", "do_init", "do_run", "reset_settings", "run",
+    "Palette", "PixelArt", "__version__", "add_settings", "load_palette", "pixelate", "apply_settings", "do_init", "do_run", "reset_settings", "run",
 ]

@@ -97,3 +97,12 @@ def test_ci_runs_the_readme_test_command():
     blocks = [b.split("```", 1)[0].strip() for b in readme.split("```bash\n")[1:]]
     test_command = next(b for b in blocks if "pytest" in b)
     assert test_command in (root / ".ci" / "run").read_text()
+
+
+def test_readme_documents_every_setting():
+    import dataclasses
+
+    from pixray.settings import Settings
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [f.name for f in dataclasses.fields(Settings) if f"| `{f.name}` |" not in readme]
+    assert missing == []
