@@ -10,6 +10,9 @@ from .base import Drawer, DrawerOutput
 
 BUILTIN = {
     "pixel": "pixray.drawers.pixel:PixelDrawer",
+    "vqgan": "pixray.drawers.vqgan:VQGANDrawer",
+    "clipdraw": "pixray.drawers.clipdraw:ClipDrawDrawer",
+    "line_sketch": "pixray.drawers.line_sketch:LineSketchDrawer",
 }
 
 

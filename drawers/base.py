@@ -26,6 +26,7 @@ class Drawer(ABC):
     default_learning_rate: ClassVar[float] = 0.1
     supports_hard_palette: ClassVar[bool] = False   # palette_mode="hard"
     supports_transparency: ClassVar[bool] = False   # transparent=True (synth returns RGBA)
+    native_grid: ClassVar[bool] = False             # draws cells itself; otherwise pixel_size adds a PixelGrid
 
     @classmethod
     def resolve_settings(cls, settings) -> None:

@@ -27,6 +27,7 @@ class PixelDrawer(Drawer):
     default_learning_rate = 0.1
     supports_hard_palette = True
     supports_transparency = True
+    native_grid = True
 
     @classmethod
     def resolve_settings(cls, settings) -> None:

@@ -19,6 +19,7 @@ from .losses import LossContext, build_losses, neighbour_differences
 from .losses.palette import PaletteLoss
 from .palettes import load_palette
 from .drawers import drawer_class
+from .drawers.grid import PixelGrid
 from .images import load_image_tensor, open_image, pil_to_tensor, tensor_to_pil
 from .outputs import OutputWriter, RunResult
 from .perceptors import ModelCache, Perceptor, parse_model_name
@@ -80,6 +81,8 @@ class Session:
         self.outdir = None  # set by run() once the output folder exists
 
         self.drawer = drawer_class(settings.drawer)(settings, self.device, self.generator)
+        if settings.pixel_size is not None and not self.drawer.native_grid:
+            self.drawer = PixelGrid(self.drawer, settings)
         init = load_image_tensor(settings.init_image, settings.size) if settings.init_image else None
         self.drawer.init_from_image(init)
         self.init_image = init.to(self.device) if init is not None else None

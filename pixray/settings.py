@@ -135,6 +135,7 @@ ASPECTS = ("square", "widescreen", "portrait")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INIT_NOISES = ("pixels", "gradient", "none")
 PALETTE_MODES = ("soft", "hard", "export")
+PIXEL_TYPES = ("rect", "rectshift", "hex", "diamond", "tri")
 INIT_LOSSES = ("mse", "l1")
 
 
@@ -165,6 +166,23 @@ class Settings:
                                     minimum=0, maximum=255)
     init_noise: str = setting("pixels", str, "drawer", "what the drawer starts from without an init image",
                               choices=INIT_NOISES)
+    pixel_type: str = setting("rect", str, "drawer", "pixel drawer cell shape", choices=PIXEL_TYPES)
+    vqgan_model: str = setting("imagenet_f16_16384", str, "drawer",
+                               "VQGAN drawer: name of a taming checkpoint in ~/.cache/pixray/vqgan (or ./models)")
+    vqgan_config: Any = setting(None, parse_optional_str, "drawer", "VQGAN drawer: taming config .yaml "
+                                "(with vqgan_checkpoint, instead of vqgan_model)")
+    vqgan_checkpoint: Any = setting(None, parse_optional_str, "drawer", "VQGAN drawer: taming checkpoint .ckpt")
+    strokes: int = setting(256, _number(int), "drawer", "clipdraw/line_sketch: number of strokes",
+                           minimum=1, maximum=4096)
+    stroke_length: float = setting(0.1, _number(float), "drawer",
+                                   "clipdraw/line_sketch: longest extent of a stroke, as a fraction of the "
+                                   "longer side", minimum=0.01, maximum=1.0)
+    min_stroke_width: float = setting(1.0, _number(float), "drawer", "clipdraw: thinnest stroke in pixels",
+                                      minimum=0.1)
+    max_stroke_width: float = setting(5.0, _number(float), "drawer",
+                                      "clipdraw: widest stroke in pixels (line_sketch: its one width)", minimum=0.1)
+    allow_paper_color: bool = setting(False, parse_bool, "drawer",
+                                      "clipdraw: let strokes be as light as the white paper (they can erase)")
     transparent: bool = setting(False, parse_bool, "drawer",
                                 "RGBA sprite: the pixel drawer learns an alpha channel, judged over random "
                                 "backgrounds; exported alpha is only 0 or 255")
