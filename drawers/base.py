@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -18,6 +19,8 @@ class DrawerOutput:
     image: Image.Image                      # full output size
     sprite: Image.Image | None = None       # native resolution (one pixel per cell), if any
     files: dict[str, bytes] = field(default_factory=dict)  # extra files by name, e.g. an SVG
+    # For each image pixel, the flat index of its sprite pixel; None means a nearest-neighbour upscale.
+    cell_map: np.ndarray | None = None
 
 
 class Drawer(ABC):

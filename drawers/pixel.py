@@ -19,6 +19,46 @@ from .base import Drawer, DrawerOutput
 
 # Grid width per aspect (pixray's 80x45, 40x40, 40x50); the height follows the output's shape.
 DEFAULT_GRID_WIDTH = {"widescreen": 80, "square": 40, "portrait": 40}
+SQRT3 = 3 ** 0.5
+
+
+def cell_index_map(pixel_type: str, cells: tuple[int, int], size: tuple[int, int]) -> tuple[torch.Tensor, tuple]:
+    """For each output pixel, the index of its cell in a (rows, cols) lattice: ((H,W) long, (rows, cols)).
+
+    rect: a grid (pixel x shows cell floor((x + 0.5) * cells / size), as nearest-exact scaling);
+    rectshift: odd rows shifted half a cell (brick); tri: each cell split by a diagonal that
+    alternates; diamond: squares turned 45 degrees; hex: pointy-top hexagons one cell wide."""
+    (cells_w, cells_h), (width, height) = cells, size
+    u = ((torch.arange(width, dtype=torch.float64) + 0.5) * cells_w / width)[None, :].expand(height, width)
+    v = ((torch.arange(height, dtype=torch.float64) + 0.5) * cells_h / height)[:, None].expand(height, width)
+    row, col = v.floor(), u.floor()
+    if pixel_type == "rectshift":
+        col = (u + 0.5 * (row % 2)).floor()
+    elif pixel_type == "tri":
+        fu, fv = u - col, v - row
+        upper = torch.where((row + col) % 2 == 0, fu > fv, fu + fv < 1)
+        col = 2 * col + upper
+    elif pixel_type == "diamond":
+        k, m = (u + v).floor(), (u - v).floor()     # the diamond between two pairs of diagonals
+        row, col = k - m, ((k + m + 1) / 2).floor()
+    elif pixel_type == "hex":
+        x, y = u, (torch.arange(height, dtype=torch.float64)[:, None] + 0.5) * cells_w / width  # cell-width units
+        y = y.expand(height, width)
+        side = 1 / SQRT3                              # hexagon one cell wide: corner radius 1/sqrt(3)
+        q, r = (SQRT3 / 3 * x - y / 3) / side, (2 / 3 * y) / side
+        cube = torch.stack([q, r, -q - r])
+        rounded = cube.round()
+        worst = (rounded - cube).abs().argmax(0)      # fix the coordinate that rounded the most
+        for axis, (a, b) in enumerate(((1, 2), (0, 2), (0, 1))):
+            fix = worst == axis
+            rounded[axis] = torch.where(fix, -rounded[a] - rounded[b], rounded[axis])
+        row = rounded[1]
+        col = rounded[0] + (row - (row % 2)) / 2     # axial → odd-r offset columns
+    row, col = row - row.min(), col - col.min()
+    rows, cols = int(row.max()) + 1, int(col.max()) + 1
+    return (row * cols + col).long(), (rows, cols)
+
+
 # Start logits at -LOGIT_SCALE * squared RGB distance: the nearest colour wins, by a margin Adam can move.
 LOGIT_SCALE = 10.0
 
@@ -42,8 +82,10 @@ class PixelDrawer(Drawer):
 
     def __init__(self, settings, device, generator):
         super().__init__(settings, device, generator)
-        self.cells_w, self.cells_h = settings.pixel_size
         self.width, self.height = settings.size
+        self.index_map, (self.cells_h, self.cells_w) = cell_index_map(settings.pixel_type, settings.pixel_size,
+                                                                      settings.size)
+        self.index_map = self.index_map.to(device)
         hard = settings.palette is not None and settings.palette_mode == "hard"
         self.palette = load_palette(settings.palette).tensor(device) if hard else None
         depth = len(self.palette) if hard else 3
@@ -66,7 +108,7 @@ class PixelDrawer(Drawer):
     def init_from_image(self, image):
         start = self._noise()
         if image is not None:
-            cell_means = F.adaptive_avg_pool2d(image.float().cpu(), (self.cells_h, self.cells_w))
+            cell_means = self._cell_means(image.float().cpu())
             alpha = self.settings.init_image_alpha / 255
             start = alpha * cell_means + (1 - alpha) * start
         with torch.no_grad():
@@ -78,6 +120,15 @@ class PixelDrawer(Drawer):
             if self.alpha is not None:
                 opaque = torch.ones(1, 1, self.cells_h, self.cells_w)
                 self.alpha.copy_(opaque if image is not None else torch.rand(opaque.shape, generator=self.generator))
+
+    def _cell_means(self, image: torch.Tensor) -> torch.Tensor:
+        """Average of the image over each cell's pixels (cells with no pixel keep the noise's value)."""
+        count = self.cells_h * self.cells_w
+        index = self.index_map.cpu().reshape(-1)
+        sums = torch.zeros(3, count).index_add_(1, index, image[0].reshape(3, -1))
+        hits = torch.zeros(count).index_add_(0, index, torch.ones(index.shape[0]))
+        means = sums / hits.clamp_min(1)
+        return torch.where(hits > 0, means, 0.5).view(1, 3, self.cells_h, self.cells_w)
 
     def param_groups(self):
         params = [self.cells] + ([self.alpha] if self.alpha is not None else [])
@@ -97,7 +148,8 @@ class PixelDrawer(Drawer):
         return colors if self.alpha is None else torch.cat([colors, self.alpha], 1)
 
     def synth(self):
-        return F.interpolate(self.cell_pixels(), size=(self.height, self.width), mode="nearest-exact")
+        cells = self.cell_pixels()
+        return cells.flatten(2)[:, :, self.index_map]
 
     def clamp(self):
         with torch.no_grad():
@@ -108,4 +160,5 @@ class PixelDrawer(Drawer):
 
     def export(self):
         with torch.no_grad():
-            return DrawerOutput(image=tensor_to_pil(self.synth()), sprite=tensor_to_pil(self.cell_pixels()))
+            return DrawerOutput(image=tensor_to_pil(self.synth()), sprite=tensor_to_pil(self.cell_pixels()),
+                                cell_map=self.index_map.cpu().numpy())

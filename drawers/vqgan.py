@@ -17,6 +17,7 @@ from pixray.taming import load_vqgan
 from .base import Drawer, DrawerOutput
 
 # Where the taming authors publish the checkpoints pixray users know (heibox, University of Heidelberg).
+RANDOM = "random"  # vqgan_checkpoint for random weights: tests and benchmarks of the real architecture
 DOWNLOADS = {
     "imagenet_f16_16384": "https://heibox.uni-heidelberg.de/d/a7530b09fed84f80a887/",
     "imagenet_f16_1024": "https://heibox.uni-heidelberg.de/d/8088892a516d4e3baf92/",
@@ -35,6 +36,8 @@ def find_vqgan_files(settings) -> tuple[str, str]:
         if not (settings.vqgan_config and settings.vqgan_checkpoint):
             raise SettingsError("settings 'vqgan_config' and 'vqgan_checkpoint' go together: give both")
         for name in ("vqgan_config", "vqgan_checkpoint"):
+            if name == "vqgan_checkpoint" and settings.vqgan_checkpoint == RANDOM:
+                continue
             if not Path(getattr(settings, name)).is_file():
                 raise SettingsError(f"setting {name!r}: file {getattr(settings, name)!r} does not exist")
         return settings.vqgan_config, settings.vqgan_checkpoint
@@ -72,7 +75,10 @@ class VQGANDrawer(Drawer):
 
     def __init__(self, settings, device, generator):
         super().__init__(settings, device, generator)
-        self.model = load_vqgan(settings.vqgan_config, settings.vqgan_checkpoint).to(device)
+        checkpoint = None if settings.vqgan_checkpoint == RANDOM else settings.vqgan_checkpoint
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # random weights are the same in every run
+            self.model = load_vqgan(settings.vqgan_config, checkpoint).to(device)
         self.width, self.height = settings.size
         factor = self.model.factor
         # Latents cover the output rounded up to the model's stride; the decode is centre-cropped.

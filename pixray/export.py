@@ -73,8 +73,12 @@ def finalize(output: DrawerOutput, settings) -> DrawerOutput:
     indices, opaque = palette_indices(base, palette, settings.dither, settings.palette_space)
     sprite = indexed_image(indices, colors, opaque) if output.sprite is not None else None
     if base.size != output.image.size:
-        big_indices = upscale_nearest(indices, output.image.size)
-        big_opaque = upscale_nearest(opaque, output.image.size) if opaque is not None else None
+        if output.cell_map is not None:
+            big_indices = indices.reshape(-1)[output.cell_map]
+            big_opaque = opaque.reshape(-1)[output.cell_map] if opaque is not None else None
+        else:
+            big_indices = upscale_nearest(indices, output.image.size)
+            big_opaque = upscale_nearest(opaque, output.image.size) if opaque is not None else None
         image = indexed_image(big_indices, colors, big_opaque)
     else:
         image = indexed_image(indices, colors, opaque)

@@ -171,7 +171,8 @@ class Settings:
                                "VQGAN drawer: name of a taming checkpoint in ~/.cache/pixray/vqgan (or ./models)")
     vqgan_config: Any = setting(None, parse_optional_str, "drawer", "VQGAN drawer: taming config .yaml "
                                 "(with vqgan_checkpoint, instead of vqgan_model)")
-    vqgan_checkpoint: Any = setting(None, parse_optional_str, "drawer", "VQGAN drawer: taming checkpoint .ckpt")
+    vqgan_checkpoint: Any = setting(None, parse_optional_str, "drawer",
+                                    "VQGAN drawer: taming checkpoint .ckpt ('random': untrained weights, for tests)")
     strokes: int = setting(256, _number(int), "drawer", "clipdraw/line_sketch: number of strokes",
                            minimum=1, maximum=4096)
     stroke_length: float = setting(0.1, _number(float), "drawer",

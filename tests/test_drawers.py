@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import pixray
+from pixray import SettingsError
+from pixray.drawers.grid import PixelGrid
+from pixray.drawers.pixel import cell_index_map
+from pixray.export import finalize
+from pixray.session import Session
+from pixray.settings import resolve
+
+
+@pytest.fixture
+def strokes(quick):
+    return {**quick, "drawer": "clipdraw", "pixel_size": None, "strokes": 12, "size": (64, 48)}
+
+
+def test_clipdraw_renders_with_gradients_everywhere(strokes):
+    session = Session(resolve(strokes))
+    drawer = session.drawer
+    image = drawer.synth()
+    assert image.shape == (1, 3, 48, 64) and 0 <= image.min() and image.max() <= 1
+    session.step()
+    for tensor in (drawer.control, drawer.widths, drawer.colors):
+        assert tensor.grad is not None and tensor.grad.abs().sum() > 0
+
+
+def test_clipdraw_clamp_keeps_strokes_short_on_canvas_and_off_paper(strokes):
+    session = Session(resolve({**strokes, "stroke_length": 0.2}))
+    drawer = session.drawer
+    with torch.no_grad():
+        drawer.control.mul_(torch.tensor([3.0, -2.0])).add_(torch.randn_like(drawer.control) * 40)
+        drawer.colors.fill_(1.0)
+        drawer.widths.fill_(100.0)
+    drawer.clamp()
+    extent = drawer.control.amax(1) - drawer.control.amin(1)  # what the render patch must hold
+    assert extent.max() <= 2 * drawer.radius + 1e-4
+    assert drawer.control[..., 0].min() >= 0 and drawer.control[..., 0].max() <= 64
+    assert drawer.colors[:, :3].amin(1).max() <= 0.9 + 1e-6
+    assert drawer.widths.max() == strokes.get("max_stroke_width", 5.0)
+
+
+def test_clipdraw_run_writes_svg(strokes, tmp_path):
+    pixray.run(**strokes)
+    svg = (tmp_path / "run" / "output.svg").read_text()
+    assert svg.count("<path") == 12 and (tmp_path / "run" / "output.png").is_file()
+
+
+def test_clipdraw_init_image_colours_the_strokes(strokes, tmp_path):
+    path = tmp_path / "init.png"
+    Image.new("RGB", (64, 48), (30, 160, 90)).save(path)
+    drawer = Session(resolve({**strokes, "init_image": str(path), "allow_paper_color": True})).drawer
+    assert torch.allclose(drawer.colors[:, :3], torch.tensor([30, 160, 90]) / 255, atol=1e-3)
+
+
+def test_line_sketch_optimises_only_the_shapes(strokes):
+    session = Session(resolve({**strokes, "drawer": "line_sketch", "max_stroke_width": 2.5}))
+    drawer = session.drawer
+    assert [g["params"] for g in drawer.param_groups()] == [[drawer.control]]
+    assert torch.all(drawer.widths == 2.5) and torch.all(drawer.colors == torch.tensor([0.0, 0, 0, 1]))
+    session.step()
+    assert drawer.control.grad.abs().sum() > 0
+
+
+def test_stroke_width_bounds_are_checked(strokes):
+    with pytest.raises(SettingsError, match="'min_stroke_width' \\(6.0\\) must not exceed"):
+        resolve({**strokes, "min_stroke_width": 6})
+
+
+def test_pixel_grid_turns_any_drawer_into_pixel_art(strokes, tmp_path):
+    session = Session(resolve({**strokes, "pixel_size": (16, 12), "palette": "pico8"}))
+    assert isinstance(session.drawer, PixelGrid)
+    image = session.drawer.synth()
+    blocks = image[0].reshape(3, 12, 4, 16, 4)
+    assert torch.equal(blocks, blocks[:, :, :1, :, :1].expand_as(blocks))
+    session.step()
+    assert session.drawer.inner.control.grad.abs().sum() > 0
+    result = finalize(session.drawer.export(), session.settings)
+    assert result.sprite.size == (16, 12) and result.image.size == (64, 48) and "output.svg" in result.files
+
+
+def test_anchoring_gives_gradients_for_vector_drawers(strokes, tmp_path):
+    path = tmp_path / "init.png"
+    Image.new("RGB", (64, 48), (250, 10, 10)).save(path)
+    for drawer in ("clipdraw", "line_sketch"):
+        session = Session(resolve({**strokes, "drawer": drawer, "prompts": "x:0", "init_image": str(path),
+                                   "init_weight": 1.0, "init_clip_weight": 1.0}))
+        parts = session.step()
+        assert parts["init_image pixels"] > 0 and session.drawer.control.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("shape", ["rect", "rectshift", "hex", "diamond", "tri"])
+def test_cell_shapes_map_every_pixel_to_one_cell(shape):
+    index, (rows, cols) = cell_index_map(shape, (12, 8), (96, 64))
+    assert index.shape == (64, 96) and index.min() >= 0 and index.max() < rows * cols
+    used, counts = index.unique(return_counts=True)
+    expected = {"rect": 96, "rectshift": 4 * 12 + 4 * 13, "tri": 192}  # odd rows: two half cells
+    if shape in expected:
+        assert len(used) == expected[shape]
+    interior = counts[counts >= np.median(counts.numpy())]
+    assert interior.max() <= 1.3 * interior.min()  # cells inside the picture have (nearly) one area
+
+
+def test_rect_cells_are_nearest_exact_scaling():
+    index, (rows, cols) = cell_index_map("rect", (7, 5), (23, 17))
+    cells = torch.arange(rows * cols, dtype=torch.float64).view(1, 1, rows, cols)
+    assert torch.equal(index.double(), F.interpolate(cells, size=(17, 23), mode="nearest-exact")[0, 0])
+
+
+@pytest.mark.parametrize("shape", ["hex", "diamond", "tri", "rectshift"])
+def test_shaped_cells_render_and_export_exactly(quick, shape):
+    session = Session(resolve({**quick, "pixel_type": shape, "palette": "gameboy"}))
+    image = session.drawer.synth()
+    cells = session.drawer.cell_pixels()
+    assert len(torch.unique(image[0].flatten(1), dim=1).T) <= cells.shape[2] * cells.shape[3]
+    session.step()
+    result = finalize(session.drawer.export(), session.settings)
+    sprite = np.asarray(result.sprite.convert("RGB")).reshape(-1, 3)
+    assert np.array_equal(np.asarray(result.image.convert("RGB")), sprite[session.drawer.index_map.numpy()])
