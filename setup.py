@@ -30,7 +30,9 @@ setup(
         "pyyaml>=6",
     ],
     extras_require={
-        "dev": ["pytest>=8", "hypothesis>=6"],
+        "cog": ["cog>=0.23"],
+        "notebook": ["ipython>=8"],
+        "dev": ["pytest>=8", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23"],
     },
     entry_points={"console_scripts": ["pixray = pixray.cli:main"]},
 )

@@ -9,6 +9,7 @@ from typing import Callable
 
 from PIL import Image
 
+from .display import NotebookDisplay, in_notebook
 from .perceptors import ModelCache
 from .session import Progress, Session
 from .settings import Settings, normalise, resolve
@@ -47,10 +48,13 @@ def do_init(settings: Settings) -> Session:
 
 
 def do_run(settings: Settings, callback: Callable[[Progress], None] | None = None) -> Image.Image:
-    """Run the session started by do_init (starting one if needed); write outputs; return the image."""
+    """Run the session started by do_init (starting one if needed); write outputs; return the image.
+    In a notebook, with no callback given, the picture is shown and updated every display_every."""
     session = _state.session
     if session is None or session.settings is not settings:
         session = do_init(settings)
+    if callback is None and in_notebook() and settings.display_every:
+        callback = NotebookDisplay(settings.iterations)
     return session.run(callback=callback).image
 
 

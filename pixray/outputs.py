@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
@@ -53,6 +54,33 @@ def png_metadata(settings: dict, seed: int, iteration: int) -> PngInfo:
     return info
 
 
+def crisp(image: Image.Image, factor: int) -> Image.Image:
+    """Nearest-neighbour upscale: pixels stay sharp squares."""
+    return image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
+
+
+def write_video(frames: list[Image.Image], path: Path, fps: int) -> Path:
+    """MP4 (H.264, yuv420p) through imageio-ffmpeg's bundled ffmpeg. Frames are upscaled by an even
+    factor to at least 512 px, so pixels survive the codec's chroma subsampling and sizes are even."""
+    import imageio.v2 as imageio
+
+    longest = max(frames[0].size)
+    factor = max(2, 2 * -(-512 // (2 * longest)))
+    with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=2,
+                            pixelformat="yuv420p") as writer:
+        for frame in frames:
+            writer.append_data(np.asarray(crisp(frame, factor)))
+    return path
+
+
+def write_gif(frames: list[Image.Image], path: Path, fps: int) -> Path:
+    """Looping animated GIF (each frame palettised without dithering)."""
+    factor = max(1, -(-256 // max(frames[0].size)))
+    first, *rest = [crisp(frame, factor) for frame in frames]
+    first.save(path, save_all=True, append_images=rest, duration=round(1000 / fps), loop=0, optimize=False)
+    return path
+
+
 @dataclass
 class RunResult:
     image: Image.Image
@@ -75,14 +103,27 @@ class OutputWriter:
         self.settings_path = self.outdir / "settings.yaml"
         self.settings_path.write_text(yaml.safe_dump(self.settings, sort_keys=False, allow_unicode=True))
         self.output_name = settings.output
+        self.save_every = settings.save_every
+        movie = settings.video or settings.gif
+        # Movie frames follow save_every, else display_every, else ~50 frames per run.
+        self.movie_every = (settings.save_every or settings.display_every or max(1, settings.iterations // 50)
+                            if movie else 0)
+        self.video, self.gif, self.fps = settings.video, settings.gif, settings.video_fps
+        self.frames: list[Image.Image] = []
+
+    def wants_frame(self, iteration: int) -> bool:
+        return any(every and iteration % every == 0 for every in (self.save_every, self.movie_every))
 
     def save_png(self, image: Image.Image, path: Path, iteration: int) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         image.save(path, pnginfo=png_metadata(self.settings, self.seed, iteration))
         return path
 
-    def save_frame(self, image: Image.Image, iteration: int) -> Path:
-        return self.save_png(image, self.outdir / "steps" / f"{iteration:06d}.png", iteration)
+    def save_frame(self, image: Image.Image, iteration: int) -> None:
+        if self.save_every and iteration % self.save_every == 0:
+            self.save_png(image, self.outdir / "steps" / f"{iteration:06d}.png", iteration)
+        if self.movie_every and iteration % self.movie_every == 0:
+            self.frames.append(image.convert("RGB"))
 
     def finish(self, drawer_output, iteration: int, interrupted: bool = False) -> RunResult:
         main = self.save_png(drawer_output.image, self.outdir / self.output_name, iteration)
@@ -94,6 +135,12 @@ class OutputWriter:
             path = self.outdir / name
             path.write_bytes(data)
             files.append(path)
+        if self.frames:
+            frames = self.frames + [drawer_output.image.convert("RGB")]
+            if self.video:
+                files.append(write_video(frames, self.outdir / f"{stem}.mp4", self.fps))
+            if self.gif:
+                files.append(write_gif(frames, self.outdir / f"{stem}.gif", self.fps))
         files.append(self.settings_path)
         return RunResult(drawer_output.image, drawer_output.sprite, self.outdir, files, self.seed, iteration,
                          interrupted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator
@@ -79,6 +80,7 @@ class Session:
         self.generator = torch.Generator().manual_seed(self.seed)
         self.iteration = 0
         self.outdir = None  # set by run() once the output folder exists
+        self.result: RunResult | None = None  # set when run() / run_iter() ends
 
         self.drawer = drawer_class(settings.drawer)(settings, self.device, self.generator)
         if settings.pixel_size is not None and not self.drawer.native_grid:
@@ -178,11 +180,10 @@ class Session:
     def image(self) -> Image.Image:
         return tensor_to_pil(self.drawer.synth())
 
-    def run(self, callback: Callable[[Progress], None] | None = None, every: int | None = None,
-            write_files: bool = True) -> RunResult:
-        """Run to the end, writing frames every `save_every` and the outputs at the end (also when
-        interrupted with Ctrl-C, which is then re-raised). `callback` gets progress every `every`
-        (default `display_every`) iterations."""
+    def run_iter(self, every: int | None = None, write_files: bool = True) -> Iterator[Progress]:
+        """Run to the end as a generator: progress every `every` (default `display_every`) iterations
+        and at the end; frames every `save_every`; outputs written at the end, and also when the run
+        is interrupted (Ctrl-C) or the consumer stops early. The RunResult is then `self.result`."""
         settings = self.settings
         every = settings.display_every if every is None else every
         writer = OutputWriter(settings, self.seed) if write_files else None
@@ -190,15 +191,27 @@ class Session:
         try:
             for progress in self.iterate(every=1):
                 it = progress.iteration
-                if writer and settings.save_every and it % settings.save_every == 0:
+                if writer and writer.wants_frame(it):
                     writer.save_frame(progress.image, it)
-                if callback and ((every and it % every == 0) or it == settings.iterations):
-                    callback(progress)
-        except KeyboardInterrupt:
-            if writer:
-                writer.finish(finalize(self.drawer.export(), settings), self.iteration, interrupted=True)
+                if (every and it % every == 0) or it == settings.iterations:
+                    yield progress
+        except (KeyboardInterrupt, GeneratorExit):
+            self.result = self._finish(writer, interrupted=True)
             raise
-        output = finalize(self.drawer.export(), settings)
+        self.result = self._finish(writer, interrupted=False)
+
+    def _finish(self, writer: OutputWriter | None, interrupted: bool) -> RunResult:
+        output = finalize(self.drawer.export(), self.settings)
         if writer:
-            return writer.finish(output, self.iteration)
-        return RunResult(output.image, output.sprite, None, [], self.seed, self.iteration)
+            return writer.finish(output, self.iteration, interrupted)
+        return RunResult(output.image, output.sprite, None, [], self.seed, self.iteration, interrupted)
+
+    def run(self, callback: Callable[[Progress], None] | None = None, every: int | None = None,
+            write_files: bool = True) -> RunResult:
+        """Run to the end (see `run_iter`); `callback` gets the progress reports."""
+        steps = self.run_iter(every, write_files)
+        with closing(steps):  # a callback's Ctrl-C closes the generator, which writes the outputs
+            for progress in steps:
+                if callback:
+                    callback(progress)
+        return self.result

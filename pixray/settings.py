@@ -242,6 +242,11 @@ class Settings:
     overwrite: bool = setting(False, parse_bool, "output", "reuse outdir even if it already holds files")
     save_every: int = setting(10, _number(int), "output", "write a frame to outdir/steps every N iterations "
                               "(0 = never)", minimum=0)
+    video: bool = setting(False, parse_bool, "output", "also write output.mp4 of the progress frames "
+                          "(nearest-neighbour upscaled, ffmpeg bundled by imageio-ffmpeg)")
+    gif: bool = setting(False, parse_bool, "output", "also write an animated output.gif of the progress frames")
+    video_fps: int = setting(10, _number(int), "output", "frames per second of the video and GIF",
+                             minimum=1, maximum=60)
     display_every: int = setting(10, _number(int), "output",
                                  "report progress (image, losses) every N iterations (0 = only at the end)",
                                  minimum=0)

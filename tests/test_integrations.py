@@ -1,0 +1,126 @@
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import pixray
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_video_and_gif_are_playable_and_crisp(quick, tmp_path):
+    # with a palette the final frame (quantised) differs from the last progress frame
+    pixray.run(**{**quick, "iterations": 6, "save_every": 2}, palette="pico8", video=True, gif=True, video_fps=5)
+    out = tmp_path / "run"
+    import imageio.v2 as imageio
+    reader = imageio.get_reader(out / "output.mp4")
+    frames = [frame for frame in reader]
+    assert len(frames) == 4  # iterations 2, 4, 6 and the final image
+    assert reader.get_meta_data()["fps"] == 5
+    height, width = frames[0].shape[:2]
+    assert width % 2 == 0 and height % 2 == 0 and max(width, height) >= 512
+    # nearest-neighbour upscale: inside a cell the colour is flat (up to codec noise)
+    cell = frames[-1][: height // 12, : width // 16].astype(float)
+    assert cell.std(axis=(0, 1)).max() < 6
+    with Image.open(out / "output.gif") as gif:
+        assert gif.n_frames == 4 and gif.info["loop"] == 0
+
+
+def test_notebook_display_updates_one_image_in_place(quick, monkeypatch):
+    shown = []
+
+    class Handle:
+        def update(self, image):
+            shown.append(("update", image.size))
+
+    def fake_display(image, display_id=False):
+        shown.append(("display", image.size))
+        return Handle()
+
+    from pixray.display import NotebookDisplay
+    monkeypatch.setattr("pixray.facade.in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", fake_display)
+    pixray.reset_settings()
+    pixray.add_settings(**{**quick, "iterations": 6, "display_every": 2})
+    settings = pixray.apply_settings()
+    pixray.do_run(settings)
+    assert shown == [("display", (64, 48)), ("update", (64, 48)), ("update", (64, 48))]
+    assert NotebookDisplay  # imported without a notebook
+
+
+def test_quickstart_notebook_executes_with_images(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "examples" / "quickstart.ipynb", as_version=4)
+    params = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    params.source = ('PROMPTS = "a red apple"\nCLIP_MODELS = "ViT-B-32:random"\nITERATIONS = 4\nNUM_CUTS = 2\n'
+                     'DISPLAY_EVERY = 2')
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_cell = next(c for c in notebook.cells if c.cell_type == "code" and "do_run" in c.source)
+    images = [o for o in run_cell.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1  # one live image, updated in place
+    last = notebook.cells[-1].outputs
+    assert any("image/png" in o.get("data", {}) for o in last)
+    assert (tmp_path / "outputs" / "notebook" / "output.png").is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 2) -> dict:
+    return json.loads(urllib.request.urlopen(url, timeout=timeout).read())
+
+
+def test_cog_predictor_served_over_loopback_streams_progress_images(tmp_path):
+    pytest.importorskip("cog")
+    import base64
+    import io
+
+    port = _free_port()
+    env = {**os.environ, "COG_PREDICT_TYPE_STUB": "predict.py:Predictor", "PORT": str(port),
+           # cog's server starts its worker with the `python` on PATH: make it this environment's
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    server = subprocess.Popen([sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                if _get(f"{base}/health-check")["status"] == "READY":
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, server.stdout.read()
+            time.sleep(0.5)
+        request = {"input": {"prompts": "a red apple", "clip_models": "ViT-B-32:random", "iterations": 6,
+                             "display_every": 2, "pixel_width": 16, "pixel_height": 9, "seed": 3,
+                             "palette": "pico8"}}
+        answer = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"{base}/predictions", data=json.dumps(request).encode(),
+            headers={"Content-Type": "application/json"}), timeout=600).read())
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    assert answer["status"] == "succeeded", answer.get("error")
+    images = [Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) for url in answer["output"]]
+    assert len(images) == 3  # progress at iterations 2 and 4, then the final picture
+    assert len({image.tobytes() for image in images}) == 3
+    final = images[-1]
+    assert final.size == (400, 225) and final.mode == "P"
+    pico8 = {tuple(c) for c in pixray.load_palette("pico8").colors}
+    assert {c for _, c in final.convert("RGB").getcolors()} <= pico8
