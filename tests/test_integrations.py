@@ -124,3 +124,22 @@ def test_cog_predictor_served_over_loopback_streams_progress_images(tmp_path):
     assert final.size == (400, 225) and final.mode == "P"
     pico8 = {tuple(c) for c in pixray.load_palette("pico8").colors}
     assert {c for _, c in final.convert("RGB").getcolors()} <= pico8
+
+
+@pytest.mark.parametrize("script, extra", [
+    ("text_to_pixel.py", []),
+    ("init_image_to_pixel.py", ["PHOTO"]),
+    ("palette_dither.py", []),
+    ("sprite_transparency.py", []),
+])
+def test_examples_run(script, extra, tmp_path, monkeypatch):
+    import runpy
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(0).random((90, 160, 3)) * 255).astype(np.uint8)).save(photo)
+    args = [str(photo) if a == "PHOTO" else a for a in extra]
+    out = tmp_path / "out"
+    monkeypatch.setattr(sys, "argv", [script, *args, "--clip_models", "pixray-tiny:random", "--iterations", "2",
+                                      "--outdir", str(out)])
+    runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
+    assert list(out.rglob("output.png"))
