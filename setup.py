@@ -13,8 +13,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     # Drawers live in the top-level drawers/ folder but install as the subpackage pixray.drawers.
-    packages=["pixray", "pixray.drawers"],
+    packages=["pixray", "pixray.drawers", "pixray.guide", "pixray.losses"],
     package_dir={"pixray": "pixray", "pixray.drawers": "drawers"},
+    # the xkcd colour names and the embedded guide's weights (MODEL_CARD.md)
+    package_data={"pixray": ["data/*.json", "data/*.pt"]},
     install_requires=[
         # A range that torch 2.14.1 satisfies, so pip never pulls a newer multi-GB build.
         "torch>=2.1,<=2.14.1",

@@ -13,6 +13,7 @@ BUILTIN = {
     "vqgan": "pixray.drawers.vqgan:VQGANDrawer",
     "clipdraw": "pixray.drawers.clipdraw:ClipDrawDrawer",
     "line_sketch": "pixray.drawers.line_sketch:LineSketchDrawer",
+    "sprite": "pixray.drawers.sprite:SpriteDrawer",
 }
 
 

@@ -18,6 +18,8 @@ OPENAI_NAMES = {
     "RN50": "RN50", "RN101": "RN101", "RN50x4": "RN50x4", "RN50x16": "RN50x16", "RN50x64": "RN50x64",
 }
 RANDOM = "random"  # pretrained tag for randomly initialised weights (tests, benchmarks)
+EMBEDDED = "embedded"  # the small guide shipped inside the package (see MODEL_CARD.md)
+GUIDE_WEIGHTS = Path(__file__).parent / "data" / "guide.pt"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ def parse_model_name(name: str) -> ModelSpec:
     """'ViT-B/32', 'RN50', 'ARCH:TAG', 'ARCH:/path/to/weights.pt' or 'ARCH:random' → ModelSpec."""
     import open_clip
 
+    if name == EMBEDDED or name.startswith(EMBEDDED + ":"):
+        weights = name.partition(":")[2] or str(GUIDE_WEIGHTS)
+        if not Path(weights).is_file():
+            raise SettingsError(f"setting 'clip_models': embedded guide weights {weights!r} do not exist")
+        return ModelSpec(name, EMBEDDED, weights)
     if name in OPENAI_NAMES:
         return ModelSpec(name, OPENAI_NAMES[name], "openai")
     arch, _, pretrained = name.partition(":")
@@ -128,9 +135,31 @@ class Perceptor(torch.nn.Module):
         return F.normalize(self.model.encode_image((images - self.mean) / self.std).float(), dim=-1)
 
 
+class EmbeddedPerceptor(Perceptor):
+    """The shipped guide behind the Perceptor interface (it tokenises and normalises itself)."""
+
+    def __init__(self, spec: ModelSpec, model):
+        super().__init__(spec, model, None, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), model.config.image_size)
+
+    @torch.no_grad()
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        return self.model.encode_text(texts).float()
+
+
+def weights_available(spec: ModelSpec) -> bool:
+    """Whether loading `spec` can succeed here: local weights, or a reachable hub to fetch them."""
+    if spec.arch == EMBEDDED or spec.pretrained is None or spec.is_file:
+        return True
+    return _cached_weights(spec.arch, spec.pretrained) is not None or _hub_reachable()
+
+
 def load_perceptor(spec: ModelSpec, device: torch.device) -> Perceptor:
     """Create the open_clip model, finding weights in the cache or downloading them if online."""
     import open_clip
+
+    if spec.arch == EMBEDDED:
+        from .guide.model import GuideModel
+        return EmbeddedPerceptor(spec, GuideModel.from_file(torch.load(spec.pretrained, weights_only=True))).to(device)
     from open_clip.pretrained import get_pretrained_cfg
 
     kwargs = {}

@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -349,6 +350,18 @@ QUALITY_PRESETS = {
 ASPECT_SIZES = {"square": (320, 320), "widescreen": (400, 225), "portrait": (320, 400)}
 
 
+def _available_or_embedded(names: list[str]) -> list[str]:
+    """The preset's CLIP models that can load here; none → the embedded guide, said in one line."""
+    from . import perceptors
+
+    usable = [n for n in names if perceptors.weights_available(perceptors.parse_model_name(n))]
+    if not usable:
+        print(f"pixray: no CLIP weights for {', '.join(names)} here and no internet: using the embedded guide "
+              f"(a small emoji-trained model, see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
+        return [perceptors.EMBEDDED]
+    return usable
+
+
 def resolve(values: dict) -> Settings:
     """Build validated Settings from explicit user values: presets fill only what was not given."""
     from . import perceptors  # local: keeps `import pixray.settings` free of torch
@@ -360,6 +373,8 @@ def resolve(values: dict) -> Settings:
     for name, value in preset.items():
         if name not in values or values[name] in (None, []):
             setattr(settings, name, list(value) if isinstance(value, list) else value)
+    if not values.get("clip_models"):
+        settings.clip_models = _available_or_embedded(settings.clip_models)
 
     if not settings.prompts and not settings.image_prompts:
         raise SettingsError("setting 'prompts': give at least one text prompt (or image_prompts)")

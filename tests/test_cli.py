@@ -106,3 +106,13 @@ def test_readme_documents_every_setting():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [f.name for f in dataclasses.fields(Settings) if f"| `{f.name}` |" not in readme]
     assert missing == []
+
+
+def test_setup_lists_every_package_and_ships_the_data():
+    import re
+    root = Path(__file__).resolve().parents[1]
+    setup = (root / "setup.py").read_text()
+    listed = set(re.findall(r'"(pixray(?:\.\w+)?)"', setup.split("packages=[", 1)[1].split("]", 1)[0]))
+    on_disk = {"pixray", "pixray.drawers"} | {f"pixray.{p.parent.name}" for p in (root / "pixray").glob("*/__init__.py")}
+    assert listed == on_disk
+    assert '"data/*.json", "data/*.pt"' in setup

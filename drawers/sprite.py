@@ -1,0 +1,75 @@
+"""Sprite drawer: optimises the latent of a small emoji-trained decoder (pixray's generator prior),
+so the picture stays a plausible 32x32 sprite while the guide steers it."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from pixray.errors import SettingsError
+from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
+from pixray.images import tensor_to_pil
+
+from .base import Drawer, DrawerOutput
+
+PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
+
+
+class SpriteDrawer(Drawer):
+    default_learning_rate = 0.05
+    supports_transparency = True
+    native_grid = True
+
+    @classmethod
+    def resolve_settings(cls, settings) -> None:
+        width, height = settings.size
+        if settings.pixel_size is None:
+            settings.pixel_size = (32, 32)
+        cells_w, cells_h = settings.pixel_size
+        if not (1 <= cells_w <= width and 1 <= cells_h <= height):
+            raise SettingsError(f"setting 'pixel_size': {cells_w}x{cells_h} cells must be between 1x1 and the "
+                                f"output size {width}x{height}")
+        if not PRIOR_WEIGHTS.is_file():
+            raise SettingsError(f"drawer 'sprite' needs {PRIOR_WEIGHTS}; rebuild it with python -m pixray.guide.prior")
+
+    def __init__(self, settings, device, generator):
+        super().__init__(settings, device, generator)
+        self.prior = SpritePrior.from_file(torch.load(PRIOR_WEIGHTS, weights_only=True)).to(device)
+        config = self.prior.config
+        self.cells_w, self.cells_h = settings.pixel_size
+        self.width, self.height = settings.size
+        self.z = torch.zeros(1, config.latent_channels, config.latent_size, config.latent_size, device=device,
+                             requires_grad=True)
+
+    def init_from_image(self, image):
+        start = torch.randn(self.z.shape, generator=self.generator)
+        if image is not None:
+            square = F.interpolate(image.float().cpu(), size=(self.prior.config.size,) * 2, mode="area")
+            with torch.no_grad():
+                mean, _ = self.prior.encode(torch.cat([square, torch.ones_like(square[:, :1])], 1).to(self.device))
+            alpha = self.settings.init_image_alpha / 255
+            start = alpha * mean.cpu() + (1 - alpha) * start
+        with torch.no_grad():
+            self.z.copy_(start.to(self.device))
+
+    def param_groups(self):
+        return [{"params": [self.z], "lr": self.settings.learning_rate}]
+
+    def cell_pixels(self) -> torch.Tensor:
+        rgba = self.prior.decode(self.z)
+        mode = "area" if self.cells_w <= rgba.shape[3] and self.cells_h <= rgba.shape[2] else "bilinear"
+        rgba = F.interpolate(rgba, size=(self.cells_h, self.cells_w), mode=mode)
+        if self.settings.transparent:
+            return rgba
+        return rgba[:, :3] * rgba[:, 3:] + PAPER * (1 - rgba[:, 3:])
+
+    def synth(self):
+        return F.interpolate(self.cell_pixels(), size=(self.height, self.width), mode="nearest-exact")
+
+    def clamp(self):
+        with torch.no_grad():
+            self.z.clamp_(-4, 4)  # stay where the prior has seen data (a standard normal latent)
+
+    def export(self):
+        with torch.no_grad():
+            return DrawerOutput(image=tensor_to_pil(self.synth()), sprite=tensor_to_pil(self.cell_pixels()))

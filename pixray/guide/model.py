@@ -1,0 +1,110 @@
+"""The embedded guide: a small image tower and a word-level text tower trained contrastively
+(CLIP-style) on emoji, so pixray can steer pictures with no download.
+
+The same classes, with other sizes, make the independent judge used by benchmarks/guide_quality.py.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Words that say nothing about *what* is drawn: prompts like "a red apple #pixelart" keep "red apple".
+STOPWORDS = frozenset("a an the of with and in on at to for is are this that pixel pixels pixelart art icon "
+                      "icons emoji sprite sprites picture image drawing style 8bit 16bit bit".split())
+
+
+def words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
+
+
+def trigram_ids(word: str, buckets: int) -> list[int]:
+    """Stable hashed character trigrams of '<word>': 'apples' shares most of them with 'apple'."""
+    padded = f"<{word}>"
+    return [zlib.crc32(padded[i:i + 3].encode()) % buckets for i in range(max(1, len(padded) - 2))]
+
+
+@dataclass
+class GuideConfig:
+    image_size: int = 32
+    channels: list = field(default_factory=lambda: [32, 64, 128, 192])
+    kernel: int = 3
+    embed_dim: int = 128
+    word_dim: int = 128
+    buckets: int = 4096
+    vocab: list = field(default_factory=list)
+
+
+class ImageTower(nn.Module):
+    """Conv → norm → SiLU stages, each halving the size, then global average pooling."""
+
+    def __init__(self, config: GuideConfig):
+        super().__init__()
+        layers, channels = [], 3
+        for i, width in enumerate(config.channels):
+            stride = 1 if i == 0 else 2
+            layers += [nn.Conv2d(channels, width, config.kernel, stride, config.kernel // 2), nn.BatchNorm2d(width),
+                       nn.SiLU(), nn.Conv2d(width, width, 3, 1, 1), nn.BatchNorm2d(width), nn.SiLU()]
+            channels = width
+        self.features = nn.Sequential(*layers)
+        self.project = nn.Linear(channels, config.embed_dim)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.project(self.features((images - 0.5) / 0.25).mean((2, 3)))
+
+
+class TextTower(nn.Module):
+    """Mean of word vectors (known word + its character trigrams), then an MLP."""
+
+    def __init__(self, config: GuideConfig):
+        super().__init__()
+        self.vocab = {w: i + 1 for i, w in enumerate(config.vocab)}  # 0: unknown word
+        self.buckets = config.buckets
+        self.word = nn.Embedding(len(config.vocab) + 1, config.word_dim)
+        self.grams = nn.EmbeddingBag(config.buckets, config.word_dim, mode="mean")
+        self.mlp = nn.Sequential(nn.Linear(config.word_dim, 256), nn.GELU(), nn.Linear(256, config.embed_dim))
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        device = self.word.weight.device
+        vectors = []
+        for text in texts:
+            tokens = words(text) or ["<empty>"]
+            ids = torch.tensor([self.vocab.get(w, 0) for w in tokens], device=device)
+            grams = [trigram_ids(w, self.buckets) for w in tokens]
+            offsets = torch.tensor([0] + [len(g) for g in grams[:-1]], device=device).cumsum(0)
+            flat = torch.tensor([i for g in grams for i in g], device=device)
+            vectors.append((self.word(ids) + self.grams(flat, offsets)).mean(0))
+        return self.mlp(torch.stack(vectors))
+
+
+class GuideModel(nn.Module):
+    def __init__(self, config: GuideConfig):
+        super().__init__()
+        self.config = config
+        self.image = ImageTower(config)
+        self.text = TextTower(config)
+        self.logit_scale = nn.Parameter(torch.tensor(2.659))  # ln(1/0.07), as CLIP
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.image(images), dim=-1)
+
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        return F.normalize(self.text(texts), dim=-1)
+
+    def to_file(self) -> dict:
+        """What torch.save writes: tensors and plain containers only, so weights_only=True loads it."""
+        return {"format": "pixray-guide-1", "config": asdict(self.config),
+                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
+
+    @classmethod
+    def from_file(cls, data: dict) -> "GuideModel":
+        if data.get("format") != "pixray-guide-1":
+            raise ValueError("not a pixray guide file")
+        model = cls(GuideConfig(**data["config"]))
+        model.load_state_dict(data["state_dict"])
+        return model.eval().requires_grad_(False)

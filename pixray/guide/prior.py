@@ -1,0 +1,130 @@
+"""A small variational autoencoder of 32x32 emoji sprites: its decoder is the `sprite` drawer's
+generator prior, so optimisation moves among plausible sprites instead of free pixels.
+
+    python -m pixray.guide.prior        # → pixray/data/sprite_prior.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import is_validation
+from .train import prepare
+
+
+PRIOR_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "sprite_prior.pt"
+
+
+@dataclass
+class PriorConfig:
+    size: int = 32
+    latent_channels: int = 8
+    latent_size: int = 4
+    width: int = 32
+
+
+def _block(cin: int, cout: int, down: bool) -> nn.Sequential:
+    conv = nn.Conv2d(cin, cout, 4, 2, 1) if down else nn.ConvTranspose2d(cin, cout, 4, 2, 1)
+    return nn.Sequential(conv, nn.GroupNorm(8, cout), nn.SiLU(), nn.Conv2d(cout, cout, 3, 1, 1), nn.SiLU())
+
+
+class SpritePrior(nn.Module):
+    def __init__(self, config: PriorConfig):
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.encoder = nn.Sequential(nn.Conv2d(4, w, 3, 1, 1), nn.SiLU(), _block(w, w, True), _block(w, 2 * w, True),
+                                     _block(2 * w, 2 * w, True), nn.Conv2d(2 * w, 2 * config.latent_channels, 1))
+        self.decoder = nn.Sequential(nn.Conv2d(config.latent_channels, 2 * w, 3, 1, 1), nn.SiLU(),
+                                     _block(2 * w, 2 * w, False), _block(2 * w, w, False), _block(w, w, False),
+                                     nn.Conv2d(w, 4, 3, 1, 1))
+
+    def encode(self, rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self.encoder(rgba * 2 - 1).chunk(2, 1)
+        return mean, log_var.clamp(-10, 10)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents (B,C,4,4) → RGBA sprites (B,4,32,32) in [0,1]."""
+        return torch.sigmoid(self.decoder(z))
+
+    def to_file(self) -> dict:
+        return {"format": "pixray-sprite-prior-1", "config": asdict(self.config),
+                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
+
+    @classmethod
+    def from_file(cls, data: dict) -> "SpritePrior":
+        if data.get("format") != "pixray-sprite-prior-1":
+            raise ValueError("not a pixray sprite prior file")
+        model = cls(PriorConfig(**data["config"]))
+        model.load_state_dict(data["state_dict"])
+        return model.eval().requires_grad_(False)
+
+
+def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=print) -> tuple[SpritePrior, dict]:
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    images, _, codes = prepare("google", cache)
+    rgba = F.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, size=(32, 32), mode="area")
+    train_set = rgba[[i for i, c in enumerate(codes) if not is_validation(c)]]
+    val_set = rgba[[i for i, c in enumerate(codes) if is_validation(c)]]
+    model = SpritePrior(PriorConfig())
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    steps = epochs * -(-len(train_set) // 128)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    start = time.time()
+
+    def losses(batch):
+        mean, log_var = model.encode(batch)
+        z = mean + torch.randn(mean.shape, generator=gen) * (0.5 * log_var).exp()
+        decoded = model.decode(z)
+        # colour matters where the sprite is opaque; alpha everywhere
+        alpha = batch[:, 3:]
+        recon = (F.l1_loss(decoded[:, :3] * alpha, batch[:, :3] * alpha) + F.l1_loss(decoded[:, 3:], alpha))
+        kl = 0.5 * (mean.square() + log_var.exp() - 1 - log_var).mean()
+        return recon, kl
+
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(train_set), generator=gen)
+        for first in range(0, len(order), 128):
+            batch = train_set[order[first:first + 128]]
+            flip = torch.rand(len(batch), generator=gen) < 0.5
+            batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(3), batch)
+            recon, kl = losses(batch)
+            optimiser.zero_grad()
+            (recon + kl_weight * kl).backward()
+            optimiser.step()
+            schedule.step()
+        if epoch % 20 == 19 or epoch == epochs - 1:
+            log(f"epoch {epoch + 1}/{epochs} recon {recon.item():.4f} kl {kl.item():.3f} ({time.time() - start:.0f} s)")
+    model.eval().requires_grad_(False)
+    with torch.no_grad():
+        val_recon, val_kl = losses(val_set)
+    return model, {"train_items": len(train_set), "validation_items": len(val_set),
+                   "validation_l1": round(val_recon.item(), 4), "validation_kl": round(val_kl.item(), 3),
+                   "train_seconds": round(time.time() - start)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train the sprite drawer's generator prior from emoji.")
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
+    parser.add_argument("--out", type=Path, default=PRIOR_WEIGHTS)
+    args = parser.parse_args()
+    model, metrics = train(args.cache, args.epochs)
+    data = model.to_file()
+    data["metrics"] = metrics
+    torch.save(data, args.out)
+    print(json.dumps(metrics), "→", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Train the embedded guide (and the independent judge) from emoji fetched through npm.
+
+    python -m pixray.guide.train                      # guide: Noto emoji → pixray/data/guide.pt
+    python -m pixray.guide.train --judge              # judge: Twemoji → benchmarks/data/judge.pt
+
+Every random draw comes from one seeded generator, so a rebuild on the same machine reproduces
+the weights. The augmentations imitate what pixray's loop does to a picture before the guide sees
+it: other backgrounds, crops and shifts, nearest-neighbour pixelation at several cell sizes,
+few-colour palettes, noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import is_validation, load_items
+from .model import GuideConfig, GuideModel, words
+
+TEMPLATES = ["{}", "a {}", "the {}", "{} pixel art", "a pixel art {}", "an icon of a {}", "a drawing of a {}",
+             "{} #pixelart", "a small {}", "a cute {}"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def prepare(style: str, cache: Path) -> tuple[np.ndarray, list[list[str]], list[str]]:
+    """Images (N,64,64,4) uint8, caption lists and codes; cached as .npz + .json after the first build."""
+    npz, meta = cache / f"{style}.npz", cache / f"{style}.json"
+    if not npz.exists():
+        items = load_items(style, cache)
+        np.savez_compressed(npz, images=np.stack([i.image for i in items]))
+        meta.write_text(json.dumps({"captions": [i.captions for i in items], "codes": [i.code for i in items]}))
+    data = json.loads(meta.read_text())
+    return np.load(npz)["images"], data["captions"], data["codes"]
+
+
+def _rand(gen: torch.Generator, *shape) -> torch.Tensor:
+    return torch.rand(*shape, generator=gen)
+
+
+def augment(rgba: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
+    """(B,4,H,W) in [0,1] → (B,3,size,size): a batch as the pixray loop might show it."""
+    count = rgba.shape[0]
+    # 1. a background: a flat colour, a two-colour gradient or blotchy noise
+    kind = (_rand(gen, count) * 3).long().view(count, 1, 1, 1)
+    flat = _rand(gen, count, 3, 1, 1).expand(-1, -1, 64, 64)
+    ramp = torch.linspace(0, 1, 64).view(1, 1, 1, 64).expand(count, 1, 64, 64)
+    ramp = torch.where(_rand(gen, count, 1, 1, 1) < 0.5, ramp, ramp.transpose(2, 3))
+    gradient = _rand(gen, count, 3, 1, 1) * (1 - ramp) + _rand(gen, count, 3, 1, 1) * ramp
+    blotches = F.interpolate(_rand(gen, count, 3, 6, 6), size=(64, 64), mode="bilinear", align_corners=False)
+    background = torch.where(kind == 0, flat, torch.where(kind == 1, gradient, blotches))
+    alpha = rgba[:, 3:]
+    image = rgba[:, :3] * alpha + background * (1 - alpha)
+    image = F.interpolate(image, size=(size, size), mode="area")
+    # 2. crop / zoom / shift / small rotation / mirror
+    scale = 0.75 + 0.4 * _rand(gen, count)
+    angle = (_rand(gen, count) - 0.5) * math.radians(24)
+    shift = (_rand(gen, count, 2) - 0.5) * 0.3
+    flip = torch.where(_rand(gen, count) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(count, 2, 3)
+    theta[:, 0, 0] = scale * torch.cos(angle) * flip
+    theta[:, 0, 1] = -scale * torch.sin(angle)
+    theta[:, 1, 0] = scale * torch.sin(angle) * flip
+    theta[:, 1, 1] = scale * torch.cos(angle)
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, (count, 3, size, size), align_corners=False)
+    image = F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    # 3. pixelation: cells of 1-6 pixels, as sprites look in the loop's cutouts
+    cells = torch.tensor([1, 1, 1, 1, 2, 2, 3, 4])[(_rand(gen, count) * 8).long()]
+    for factor in cells.unique().tolist():
+        if factor > 1:
+            pick = cells == factor
+            small = F.interpolate(image[pick], size=(size // factor,) * 2, mode="area")
+            image[pick] = F.interpolate(small, size=(size, size), mode="nearest-exact")
+    # 4. few colours (posterise), contrast/brightness/saturation, noise
+    levels = torch.tensor([0, 0, 0, 0, 0, 4, 6, 8])[(_rand(gen, count) * 8).long()].view(count, 1, 1, 1).float()
+    posterised = torch.round(image * (levels - 1).clamp_min(1)) / (levels - 1).clamp_min(1)
+    image = torch.where(levels > 0, posterised, image)
+    grey = image.mean(1, keepdim=True)
+    saturation = 1 + (_rand(gen, count, 1, 1, 1) - 0.5) * 0.6
+    image = grey + (image - grey) * saturation
+    contrast = 1 + (_rand(gen, count, 1, 1, 1) - 0.5) * 0.4
+    mean = image.mean((1, 2, 3), keepdim=True)
+    image = mean + (image - mean) * contrast + (_rand(gen, count, 1, 1, 1) - 0.5) * 0.2
+    noisy = _rand(gen, count, 1, 1, 1) < 0.5
+    image = image + noisy * torch.randn(image.shape, generator=gen) * 0.03 * _rand(gen, count, 1, 1, 1)
+    # now and then, coarse colour noise like an unfinished sprite: the guide should look past it
+    speckle = F.interpolate(torch.randn(count, 3, size // 2, size // 2, generator=gen), size=(size, size),
+                            mode="nearest-exact")
+    image = image + (_rand(gen, count, 1, 1, 1) < 0.25) * speckle * 0.15 * _rand(gen, count, 1, 1, 1)
+    return image.clamp(0, 1)
+
+
+def sample_captions(captions: list[list[str]], rng: random.Random) -> list[str]:
+    out = []
+    for options in captions:
+        text = options[0] if rng.random() < 0.5 else rng.choice(options)
+        out.append(rng.choice(TEMPLATES).format(text))
+    return out
+
+
+@torch.no_grad()
+def retrieval_at_1(model: GuideModel, images: torch.Tensor, captions: list[list[str]], seed: int = 123) -> float:
+    """Image → main caption, among all the given items, on augmented images."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    image_emb = torch.cat([model.encode_image(augment(images[i:i + 256], model.config.image_size, gen))
+                           for i in range(0, len(images), 256)])
+    text_emb = model.encode_text([c[0] for c in captions])
+    return (image_emb @ text_emb.T).argmax(1).eq(torch.arange(len(images))).float().mean().item()
+
+
+def train(style: str, config: GuideConfig, seed: int, epochs: int, batch: int, cache: Path,
+          log=print) -> tuple[GuideModel, dict]:
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    gen = torch.Generator().manual_seed(seed)
+    images, captions, codes = prepare(style, cache)
+    train_idx = [i for i, c in enumerate(codes) if not is_validation(c)]
+    val_idx = [i for i, c in enumerate(codes) if is_validation(c)]
+    vocab = sorted({w for i in train_idx for text in captions[i] for w in words(text)})
+    config.vocab = vocab
+    model = GuideModel(config)
+    pixels = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
+    steps = epochs * math.ceil(len(train_idx) / batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    start = time.time()
+    for epoch in range(epochs):
+        model.train()
+        order = [train_idx[i] for i in torch.randperm(len(train_idx), generator=gen).tolist()]
+        for first in range(0, len(order), batch):
+            chosen = order[first:first + batch]
+            views = augment(pixels[chosen], config.image_size, gen)
+            texts = sample_captions([captions[i] for i in chosen], rng)
+            logits = model.logit_scale.exp().clamp(max=100) * model.encode_image(views) @ model.encode_text(texts).T
+            target = torch.arange(len(chosen))
+            loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+        if epoch % 10 == 9 or epoch == epochs - 1:
+            log(f"epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.time() - start:.0f} s)")
+    model.eval().requires_grad_(False)
+    metrics = {
+        "train_items": len(train_idx), "validation_items": len(val_idx), "vocabulary": len(vocab),
+        "train_r@1_augmented": retrieval_at_1(model, pixels[train_idx], [captions[i] for i in train_idx]),
+        "validation_r@1_augmented": retrieval_at_1(model, pixels[val_idx], [captions[i] for i in val_idx]),
+        "train_seconds": round(time.time() - start),
+    }
+    return model, metrics
+
+
+GUIDE = dict(style="google", seed=0, config=GuideConfig(), out=ROOT / "pixray" / "data" / "guide.pt")
+# The judge: another emoji style, another architecture (5x5 kernels, other widths), another seed.
+JUDGE = dict(style="twitter", seed=1, config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96,
+                                                         word_dim=96),
+             out=ROOT / "benchmarks" / "data" / "judge.pt")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train pixray's embedded guide (or the judge) from emoji.")
+    parser.add_argument("--judge", action="store_true", help="train the evaluation judge instead")
+    parser.add_argument("--epochs", type=int, default=120)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    recipe = JUDGE if args.judge else GUIDE
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model, metrics = train(recipe["style"], recipe["config"], recipe["seed"], args.epochs, args.batch, args.cache)
+    out = args.out or recipe["out"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = model.to_file()
+    data["metrics"] = metrics
+    data["training"] = {"style": recipe["style"], "seed": recipe["seed"], "epochs": args.epochs,
+                        "batch": args.batch}
+    torch.save(data, out)
+    print(json.dumps(metrics), "→", out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The embedded guide and the sprite prior shipped in pixray/data (see MODEL_CARD.md)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import pixray
+from pixray import perceptors
+from pixray.guide.model import GuideModel, words
+from pixray.guide.prior import PRIOR_WEIGHTS
+from pixray.images import pil_to_tensor
+from pixray.session import Session
+from pixray.settings import resolve
+
+TWEMOJI = Path(__file__).parent / "data" / "twemoji"
+CAPTIONS = {"1f34e": "a red apple", "1f31e": "a smiling sun", "1f438": "a green frog", "1f355": "a slice of pizza",
+            "1f680": "a rocket", "1f40c": "a snail"}
+
+
+@pytest.fixture(scope="module")
+def guide():
+    return perceptors.load_perceptor(perceptors.parse_model_name("embedded"), torch.device("cpu"))
+
+
+def test_shipped_weights_are_small_and_load_safely():
+    for path in (perceptors.GUIDE_WEIGHTS, PRIOR_WEIGHTS):
+        assert path.stat().st_size <= 30 * 2 ** 20
+        torch.load(path, weights_only=True)
+
+
+def test_guide_behind_the_perceptor_interface(guide):
+    text = guide.encode_text(["a red apple", "a rocket"])
+    assert text.shape[0] == 2 and torch.allclose(text.norm(dim=-1), torch.ones(2), atol=1e-5)
+    image = torch.rand(3, 3, 57, 57, requires_grad=True)  # any size: resized to the guide's input
+    guide.encode_image(image).sum().backward()
+    assert image.grad.abs().sum() > 0
+    assert not any(p.requires_grad for p in guide.parameters())
+
+
+def test_prompt_words_ignore_filler():
+    assert words("A red apple #pixelart, pixel art icon") == ["red", "apple"]
+
+
+def test_guide_recognises_emoji_in_a_style_it_never_saw(guide):
+    """Twemoji images; the guide was trained on Noto emoji only."""
+    codes = sorted(CAPTIONS)
+    images = []
+    for code in codes:
+        rgba = Image.open(TWEMOJI / f"{code}.png").convert("RGBA")
+        white = Image.new("RGBA", rgba.size, "white")
+        images.append(pil_to_tensor(Image.alpha_composite(white, rgba)))
+    with torch.no_grad():
+        scores = guide.encode_image(torch.cat(images)) @ guide.encode_text([CAPTIONS[c] for c in codes]).T
+    assert scores.argmax(1).tolist() == list(range(len(codes)))
+
+
+def test_embedded_runs_are_deterministic(tmp_path):
+    common = dict(clip_models="embedded", aspect="square", pixel_size=16, size=(64, 64), iterations=5, num_cuts=4,
+                  seed=3, save_every=0)
+    pixray.run("a red apple", "pixel", outdir=str(tmp_path / "a"), **common)
+    pixray.run("a red apple", "pixel", outdir=str(tmp_path / "b"), **common)
+    assert (tmp_path / "a" / "output.png").read_bytes() == (tmp_path / "b" / "output.png").read_bytes()
+
+
+def test_fallback_to_the_embedded_guide_says_so(monkeypatch, capsys):
+    monkeypatch.setattr("pixray.perceptors.weights_available", lambda spec: spec.arch == "embedded")
+    settings = resolve({"prompts": "a red apple"})
+    assert settings.clip_models == ["embedded"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "using the embedded guide" in err[0] and "ViT-B/32" in err[0]
+    # a model the user names is never swapped silently
+    assert resolve({"prompts": "x", "clip_models": "ViT-B/32"}).clip_models == ["ViT-B/32"]
+
+
+def test_offline_console_run_falls_back_and_writes_a_picture(tmp_path):
+    empty = tmp_path / "cache"
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(empty), "XDG_CACHE_HOME": str(empty)}
+    out = tmp_path / "apple"
+    result = subprocess.run([sys.executable, "-m", "pixray.cli", "--prompts", "a red apple", "--iterations", "3",
+                             "--outdir", str(out)], capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, **env}, cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert "using the embedded guide" in result.stderr and (out / "output.png").is_file()
+
+
+def test_sprite_drawer(quick, tmp_path):
+    settings = resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (96, 96)})
+    assert settings.pixel_size == (32, 32)
+    session = Session(settings)
+    image = session.drawer.synth()
+    assert image.shape == (1, 3, 96, 96) and 0 <= image.min() and image.max() <= 1
+    session.step()
+    assert session.drawer.z.grad.abs().sum() > 0
+    transparent = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
+                                   "transparent": True}))
+    assert transparent.drawer.synth().shape[1] == 4
+
+
+def test_sprite_drawer_init_image_is_encoded(quick, tmp_path):
+    path = tmp_path / "apple.png"
+    rgba = Image.open(TWEMOJI / "1f34e.png").convert("RGBA")
+    Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB").save(path)
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
+                               "init_image": str(path), "iterations": 0}))
+    decoded = session.drawer.cell_pixels()[0]
+    target = pil_to_tensor(Image.open(path).resize((32, 32), Image.Resampling.BOX))[0]
+    assert (decoded - target).abs().mean() < 0.15  # the prior reconstructs the picture roughly
