@@ -93,7 +93,8 @@ def main() -> None:
           f"after 1 warm-up; each row in a fresh process")
     print("| case | s/iter | peak RSS GB |")
     print("|---|---|---|")
-    for one in ["raster:224x224", "raster:480x270", "loop:pixel", "loop:line_sketch", "loop:clipdraw", "loop:vqgan"]:
+    for one in ["raster:224x224", "raster:480x270", "loop:pixel", "loop:sprite", "loop:line_sketch", "loop:clipdraw",
+                "loop:vqgan"]:
         out = subprocess.run([sys.executable, __file__, "--one", one, "--iterations", str(args.iterations),
                               "--cuts", str(args.cuts)], capture_output=True, text=True)
         if out.returncode:

@@ -37,11 +37,11 @@ PROMPTS = [
 JUDGE = Path(__file__).parent / "data" / "judge.pt"
 
 
-def draw(prompt: str, drawer: str, iterations: int, seed: int) -> tuple[torch.Tensor, float]:
+def draw(prompt: str, drawer: str, iterations: int, seed: int, extra: dict) -> tuple[torch.Tensor, float]:
     start = time.perf_counter()
-    image = pixray.run(prompt, drawer, clip_models="embedded", aspect="square", pixel_size=32, size=(128, 128),
-                       iterations=iterations, num_cuts=16, seed=seed, save_every=0, display_every=0,
-                       outdir="outputs/guide_quality/%SEQ%")
+    settings = dict(clip_models="embedded", aspect="square", pixel_size=32, size=(128, 128), iterations=iterations,
+                    num_cuts=16, seed=seed, save_every=0, display_every=0, outdir="outputs/guide_quality/%SEQ%")
+    image = pixray.run(prompt, drawer, **{**settings, **extra})
     return pil_to_tensor(image), time.perf_counter() - start
 
 
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--limit", type=int, default=len(PROMPTS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="extra pixray settings")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     judge = GuideModel.from_file(torch.load(JUDGE, weights_only=True))
@@ -61,10 +62,13 @@ def main() -> None:
           f"16 cutouts, 32x32 cells; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("| drawer | R-precision@1 | mean judge similarity | s per sprite |")
     print("|---|---|---|---|")
+    extra = dict(item.split("=", 1) for item in args.set)
+    if extra:
+        print(f"extra settings: {extra}")
     for drawer in args.drawers:
         hits, sims, seconds = 0, [], []
         for i, prompt in enumerate(prompts):
-            image, took = draw(prompt, drawer, args.iterations, args.seed)
+            image, took = draw(prompt, drawer, args.iterations, args.seed, extra)
             with torch.no_grad():
                 small = F.interpolate(image, size=(judge.config.image_size,) * 2, mode="area")
                 scores = (judge.encode_image(small) @ texts.T)[0]

@@ -75,7 +75,8 @@ def _run_cli(args, env_extra, timeout=300):
 
 def test_console_run_offline_without_weights_has_no_traceback(tmp_path):
     empty_cache = tmp_path / "hf"
-    result = _run_cli(["--prompts", "a red apple", "--outdir", str(tmp_path / "o"), "--iterations", "1"],
+    result = _run_cli(["--prompts", "a red apple", "--clip_models", "ViT-B/32", "--outdir", str(tmp_path / "o"),
+                       "--iterations", "1"],
                       {"HF_HUB_OFFLINE": "1", "HF_HOME": str(empty_cache), "XDG_CACHE_HOME": str(empty_cache)})
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
