@@ -99,7 +99,7 @@ def test_invalid_values_name_the_setting_and_what_is_allowed(key, value, message
 
 @pytest.mark.parametrize("values, message", [
     (dict(), r"'prompts': give at least one"),
-    (dict(prompts="x", drawer="oil"), r"'drawer': 'oil' is not one of clipdraw, line_sketch, pixel, vqgan"),
+    (dict(prompts="x", drawer="oil"), r"'drawer': 'oil' is not one of clipdraw, line_sketch, pixel, sprite, vqgan"),
     (dict(prompts="x", size=(32, 32), pixel_size=(64, 8)), r"'pixel_size': 64x8 cells must be"),
     (dict(prompts="x", learning_rate_drops=[120]), r"'learning_rate_drops': 120.0 is out of range"),
     (dict(prompts="x", init_image="/no/such.png"), r"'init_image': file '/no/such.png' does not exist"),
