@@ -111,3 +111,12 @@ def test_sprite_drawer_init_image_is_encoded(quick, tmp_path):
     decoded = session.drawer.cell_pixels()[0]
     target = pil_to_tensor(Image.open(path).resize((32, 32), Image.Resampling.BOX))[0]
     assert (decoded - target).abs().mean() < 0.15  # the prior reconstructs the picture roughly
+
+
+def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
+    path = tmp_path / "init.png"
+    Image.new("RGB", (64, 64), (250, 10, 10)).save(path)
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64), "prompts": "x:0",
+                               "init_image": str(path), "init_weight": 1.0, "init_clip_weight": 1.0}))
+    parts = session.step()
+    assert parts["init_image pixels"] > 0 and session.drawer.z.grad.abs().sum() > 0
