@@ -58,8 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.model}, drawer=pixel 400x225, "
           f"{args.iterations} timed iterations after 2 warm-up")
-    print(f"| num_cuts | full loop s/iter | bare CLIP fwd+bwd s/iter | ratio (target <= 1.10) | peak RSS GB |")
-    print(f"|---|---|---|---|---|")
+    print("| num_cuts | full loop s/iter | bare CLIP fwd+bwd s/iter | ratio (target <= 1.10) | peak RSS GB |")
+    print("|---|---|---|---|---|")
     for cuts in args.cuts:
         row = measure(cuts, args.iterations, args.model)
         print(f"| {row['num_cuts']} | {row['loop']:.3f} | {row['clip']:.3f} | {row['ratio']:.3f} | {row['rss']:.2f} |",

@@ -37,4 +37,5 @@ class PixelGrid(Drawer):
         with torch.no_grad():
             cells = self.cells()
             image = F.interpolate(cells, size=(self.height, self.width), mode="nearest-exact")
-            return DrawerOutput(image=tensor_to_pil(image), sprite=tensor_to_pil(cells), files=self.inner.export().files)
+            return DrawerOutput(image=tensor_to_pil(image), sprite=tensor_to_pil(cells),
+                                files=self.inner.export().files)

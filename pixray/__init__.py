@@ -11,5 +11,6 @@ from .version import __version__
 
 __all__ = [
     "PixrayError", "SettingsError", "WeightsUnavailableError", "Progress", "RunResult", "Session", "Settings",
-    "Palette", "PixelArt", "__version__", "add_settings", "load_palette", "pixelate", "apply_settings", "do_init", "do_run", "reset_settings", "run",
+    "Palette", "PixelArt", "__version__", "add_settings", "load_palette", "pixelate",
+    "apply_settings", "do_init", "do_run", "reset_settings", "run",
 ]

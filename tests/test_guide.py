@@ -10,7 +10,7 @@ from PIL import Image
 
 import pixray
 from pixray import perceptors
-from pixray.guide.model import GuideModel, words
+from pixray.guide.model import words
 from pixray.guide.prior import PRIOR_WEIGHTS
 from pixray.images import pil_to_tensor
 from pixray.session import Session
