@@ -1,5 +1,6 @@
 """Sprite drawer: optimises the latent of a small emoji-trained decoder (pixray's generator prior),
-so the picture stays a plausible 32x32 sprite while the guide steers it."""
+so the picture stays a plausible 32x32 sprite while the guide steers it. Without an init image it
+starts near the emoji whose name best matches the prompt (retrieval in the prior's latent space)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import torch
 import torch.nn.functional as F
 
 from pixray.errors import SettingsError
+from pixray.guide.model import GuideModel
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
+from pixray.perceptors import GUIDE_WEIGHTS
+from pixray.prompts import parse_prompt
 from pixray.images import tensor_to_pil
 
 from .base import Drawer, DrawerOutput
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
+START_NOISE = 0.3  # how far from the retrieved sprite the optimisation starts
 
 
 class SpriteDrawer(Drawer):
@@ -34,15 +39,31 @@ class SpriteDrawer(Drawer):
 
     def __init__(self, settings, device, generator):
         super().__init__(settings, device, generator)
-        self.prior = SpritePrior.from_file(torch.load(PRIOR_WEIGHTS, weights_only=True)).to(device)
+        data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+        self.prior = SpritePrior.from_file(data).to(device)
+        self.bank = data.get("bank")
         config = self.prior.config
         self.cells_w, self.cells_h = settings.pixel_size
         self.width, self.height = settings.size
         self.z = torch.zeros(1, config.latent_channels, config.latent_size, config.latent_size, device=device,
                              requires_grad=True)
 
+    def _closest_sprite(self) -> torch.Tensor | None:
+        """The latent of the emoji whose name best matches the prompts (by the guide's text tower)."""
+        wanted = [p.text for p in map(parse_prompt, self.settings.prompts) if p.weight > 0]
+        if self.bank is None or not wanted:
+            return None
+        guide = GuideModel.from_file(torch.load(GUIDE_WEIGHTS, weights_only=True))
+        with torch.no_grad():
+            query = guide.encode_text(wanted).mean(0)
+            best = int((guide.encode_text(self.bank["captions"]) @ query).argmax())
+        return self.bank["latents"][best].float()[None]
+
     def init_from_image(self, image):
         start = torch.randn(self.z.shape, generator=self.generator)
+        closest = self._closest_sprite() if image is None else None
+        if closest is not None:
+            start = closest + START_NOISE * start
         if image is not None:
             square = F.interpolate(image.float().cpu(), size=(self.prior.config.size,) * 2, mode="area")
             with torch.no_grad():

@@ -120,3 +120,12 @@ def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
                                "init_image": str(path), "init_weight": 1.0, "init_clip_weight": 1.0}))
     parts = session.step()
     assert parts["init_image pixels"] > 0 and session.drawer.z.grad.abs().sum() > 0
+
+
+def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick):
+    from pixray.guide.prior import PRIOR_WEIGHTS
+    bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
+                               "prompts": "a red apple"}))
+    distances = (bank["latents"].float() - session.drawer.z.detach()).flatten(1).norm(dim=1)
+    assert bank["captions"][int(distances.argmin())] == "red apple"

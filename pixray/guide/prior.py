@@ -113,6 +113,16 @@ def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=
                    "train_seconds": round(time.time() - start)}
 
 
+@torch.no_grad()
+def sprite_bank(model: SpritePrior, cache: Path) -> dict:
+    """Latent means of every emoji with its main caption: the sprite drawer starts from the one
+    whose caption best matches the prompt (a retrieval start inside the prior's space)."""
+    images, captions, _ = prepare("google", cache)
+    rgba = F.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, size=(32, 32), mode="area")
+    mean, _ = model.encode(rgba)
+    return {"latents": mean.half(), "captions": [c[0] for c in captions]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train the sprite drawer's generator prior from emoji.")
     parser.add_argument("--epochs", type=int, default=200)
@@ -122,6 +132,7 @@ def main() -> None:
     model, metrics = train(args.cache, args.epochs)
     data = model.to_file()
     data["metrics"] = metrics
+    data["bank"] = sprite_bank(model, args.cache)
     torch.save(data, args.out)
     print(json.dumps(metrics), "→", args.out)
 
