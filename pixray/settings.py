@@ -350,16 +350,29 @@ QUALITY_PRESETS = {
 ASPECT_SIZES = {"square": (320, 320), "widescreen": (400, 225), "portrait": (320, 400)}
 
 
-def _available_or_embedded(names: list[str]) -> list[str]:
-    """The preset's CLIP models that can load here; none → the embedded guide, said in one line."""
+# With the embedded guide, the drawer that measured best (benchmarks/guide_quality.py, MODEL_CARD.md).
+EMBEDDED_DRAWER = "sprite"
+
+
+def _fall_back_to_embedded(settings: Settings, values: dict) -> None:
+    """Keep the preset's CLIP models that can load here; if none can, use the embedded guide (and,
+    unless the user chose them, its best drawer on a square canvas), and say so in one line."""
     from . import perceptors
 
-    usable = [n for n in names if perceptors.weights_available(perceptors.parse_model_name(n))]
-    if not usable:
-        print(f"pixray: no CLIP weights for {', '.join(names)} here and no internet: using the embedded guide "
-              f"(a small emoji-trained model, see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
-        return [perceptors.EMBEDDED]
-    return usable
+    wanted = settings.clip_models
+    usable = [n for n in wanted if perceptors.weights_available(perceptors.parse_model_name(n))]
+    if usable:
+        settings.clip_models = usable
+        return
+    settings.clip_models = [perceptors.EMBEDDED]
+    how = ""
+    if "drawer" not in values:
+        settings.drawer = EMBEDDED_DRAWER
+        how = f" with the {EMBEDDED_DRAWER} drawer"
+        if "aspect" not in values and "size" not in values:
+            settings.aspect = "square"
+    print(f"pixray: no CLIP weights for {', '.join(wanted)} here and no internet: using the embedded guide{how} "
+          f"(small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
 def resolve(values: dict) -> Settings:
@@ -374,7 +387,7 @@ def resolve(values: dict) -> Settings:
         if name not in values or values[name] in (None, []):
             setattr(settings, name, list(value) if isinstance(value, list) else value)
     if not values.get("clip_models"):
-        settings.clip_models = _available_or_embedded(settings.clip_models)
+        _fall_back_to_embedded(settings, values)
 
     if not settings.prompts and not settings.image_prompts:
         raise SettingsError("setting 'prompts': give at least one text prompt (or image_prompts)")

@@ -72,8 +72,11 @@ def test_fallback_to_the_embedded_guide_says_so(monkeypatch, capsys):
     monkeypatch.setattr("pixray.perceptors.weights_available", lambda spec: spec.arch == "embedded")
     settings = resolve({"prompts": "a red apple"})
     assert settings.clip_models == ["embedded"]
+    assert settings.drawer == "sprite" and settings.aspect == "square"  # the guide's best-measured drawer
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "using the embedded guide" in err[0] and "ViT-B/32" in err[0]
+    assert len(err) == 1 and "using the embedded guide with the sprite drawer" in err[0] and "ViT-B/32" in err[0]
+    chosen = resolve({"prompts": "a red apple", "drawer": "pixel", "aspect": "widescreen"})
+    assert chosen.clip_models == ["embedded"] and chosen.drawer == "pixel" and chosen.aspect == "widescreen"
     # a model the user names is never swapped silently
     assert resolve({"prompts": "x", "clip_models": "ViT-B/32"}).clip_models == ["ViT-B/32"]
 
