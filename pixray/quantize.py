@@ -98,7 +98,3 @@ def _diffuse(pixels: np.ndarray, pal: np.ndarray, kernel) -> np.ndarray:
                     work[yy, xx] += error * share
     return out
 
-
-def used_colors(indices: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """The palette colours that appear, in palette order."""
-    return palette[np.unique(indices)]
