@@ -11,7 +11,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixray.errors import SettingsError
 from pixray.images import tensor_to_pil
 from pixray.palettes import load_palette
 
@@ -75,10 +74,6 @@ class PixelDrawer(Drawer):
         if settings.pixel_size is None:
             cells_w = max(1, round(DEFAULT_GRID_WIDTH[settings.aspect] / settings.pixel_scale))
             settings.pixel_size = (cells_w, max(1, round(cells_w * height / width)))
-        cells_w, cells_h = settings.pixel_size
-        if not (1 <= cells_w <= width and 1 <= cells_h <= height):
-            raise SettingsError(f"setting 'pixel_size': {cells_w}x{cells_h} cells must be between 1x1 and the "
-                                f"output size {width}x{height}")
 
     def __init__(self, settings, device, generator):
         super().__init__(settings, device, generator)

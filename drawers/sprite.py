@@ -27,13 +27,8 @@ class SpriteDrawer(Drawer):
 
     @classmethod
     def resolve_settings(cls, settings) -> None:
-        width, height = settings.size
         if settings.pixel_size is None:
             settings.pixel_size = (32, 32)
-        cells_w, cells_h = settings.pixel_size
-        if not (1 <= cells_w <= width and 1 <= cells_h <= height):
-            raise SettingsError(f"setting 'pixel_size': {cells_w}x{cells_h} cells must be between 1x1 and the "
-                                f"output size {width}x{height}")
         if not PRIOR_WEIGHTS.is_file():
             raise SettingsError(f"drawer 'sprite' needs {PRIOR_WEIGHTS}; rebuild it with python -m pixray.guide.prior")
 

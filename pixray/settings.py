@@ -409,6 +409,11 @@ def resolve(values: dict) -> Settings:
     if settings.transparent and not drawer.supports_transparency:
         raise SettingsError(f"setting 'transparent': drawer {settings.drawer!r} has no alpha channel")
     drawer.resolve_settings(settings)
+    if settings.pixel_size is not None:  # the pixel drawer's grid, or any drawer's PixelGrid
+        (cells_w, cells_h), (width, height) = settings.pixel_size, settings.size
+        if not (1 <= cells_w <= width and 1 <= cells_h <= height):
+            raise SettingsError(f"setting 'pixel_size': {cells_w}x{cells_h} cells must be between 1x1 and the "
+                                f"output size {width}x{height}")
     if settings.learning_rate is None:
         settings.learning_rate = drawer.default_learning_rate
 

@@ -10,7 +10,7 @@ and reference tensors (encode, codes, decode) computed by taming, which tests/te
 compares against pixray's own loader and network.
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import torch
@@ -47,4 +47,6 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "tests/data"))
+    parser = argparse.ArgumentParser(description="Write the taming VQGAN fixture (see the module docstring).")
+    parser.add_argument("out", nargs="?", type=Path, default=Path("tests/data"))
+    main(parser.parse_args().out)

@@ -65,6 +65,11 @@ def test_line_sketch_optimises_only_the_shapes(strokes):
     assert drawer.control.grad.abs().sum() > 0
 
 
+def test_grid_larger_than_the_picture_is_refused_for_any_drawer(strokes):
+    with pytest.raises(SettingsError, match="'pixel_size': 100x10 cells must be between 1x1 and the output size 64x48"):
+        resolve({**strokes, "pixel_size": (100, 10)})
+
+
 def test_stroke_width_bounds_are_checked(strokes):
     with pytest.raises(SettingsError, match="'min_stroke_width' \\(6.0\\) must not exceed"):
         resolve({**strokes, "min_stroke_width": 6})
