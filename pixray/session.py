@@ -94,6 +94,9 @@ class Session:
                 and not any(isinstance(loss, PaletteLoss) for loss in self.custom_losses)):
             self.custom_losses.append(PaletteLoss(settings, settings.palette_weight))
 
+        # Image prompts are read once; each perceptor encodes them in _encode_prompts.
+        self.image_prompts = [(p, pil_to_tensor(open_image(p.text)).to(self.device))
+                              for p in map(parse_prompt, settings.image_prompts)]
         cache = model_cache if model_cache is not None else ModelCache()
         self.perceptors: list[Perceptor] = [cache.get(parse_model_name(n), self.device)
                                             for n in settings.clip_models]
@@ -110,9 +113,7 @@ class Session:
         if texts:
             embeddings = perceptor.encode_text([t.text for t in texts])
             losses += [(t.text, PromptLoss(e, t.weight, t.stop)) for t, e in zip(texts, embeddings)]
-        for raw in self.settings.image_prompts:
-            prompt = parse_prompt(raw)
-            pixels = pil_to_tensor(open_image(prompt.text)).to(self.device)
+        for prompt, pixels in self.image_prompts:
             with torch.no_grad():
                 embedding = perceptor.encode_image(pixels)
             losses.append((prompt.text, PromptLoss(embedding, prompt.weight, prompt.stop)))

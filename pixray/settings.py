@@ -375,6 +375,29 @@ def _fall_back_to_embedded(settings: Settings, values: dict) -> None:
           f"(small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
+def _check_inputs(settings: Settings) -> None:
+    """Checks that need no drawer or model: prompts, files, output name, learning-rate drops."""
+    from .prompts import parse_prompt
+
+    if not settings.prompts and not settings.image_prompts:
+        raise SettingsError("setting 'prompts': give at least one text prompt (or image_prompts)")
+    for text in settings.prompts:
+        parse_prompt(text)  # raises SettingsError on a malformed weight
+    for text in settings.image_prompts:
+        path = parse_prompt(text).text
+        if not Path(path).is_file():
+            raise SettingsError(f"setting 'image_prompts': file {path!r} does not exist")
+    if settings.init_image is not None and not Path(settings.init_image).is_file():
+        raise SettingsError(f"setting 'init_image': file {settings.init_image!r} does not exist")
+    if (settings.init_weight or settings.init_clip_weight) and not settings.init_image:
+        raise SettingsError("settings 'init_weight'/'init_clip_weight' need an init_image")
+    for drop in settings.learning_rate_drops:
+        if not 0 < drop < 100:
+            raise SettingsError(f"setting 'learning_rate_drops': {drop} is out of range; allowed: between 0 and 100")
+    if not settings.output.lower().endswith(".png"):
+        raise SettingsError(f"setting 'output': {settings.output!r} must be a .png file name")
+
+
 def resolve(values: dict) -> Settings:
     """Build validated Settings from explicit user values: presets fill only what was not given."""
     from . import perceptors  # local: keeps `import pixray.settings` free of torch
@@ -386,11 +409,10 @@ def resolve(values: dict) -> Settings:
     for name, value in preset.items():
         if name not in values or values[name] in (None, []):
             setattr(settings, name, list(value) if isinstance(value, list) else value)
-    if not values.get("clip_models"):
+    _check_inputs(settings)
+    if not values.get("clip_models"):  # after the cheap checks: this may probe the network
         _fall_back_to_embedded(settings, values)
 
-    if not settings.prompts and not settings.image_prompts:
-        raise SettingsError("setting 'prompts': give at least one text prompt (or image_prompts)")
     try:
         drawer = drawer_class(settings.drawer)
     except KeyError as err:
@@ -417,20 +439,6 @@ def resolve(values: dict) -> Settings:
     if settings.learning_rate is None:
         settings.learning_rate = drawer.default_learning_rate
 
-    for drop in settings.learning_rate_drops:
-        if not 0 < drop < 100:
-            raise SettingsError(f"setting 'learning_rate_drops': {drop} is out of range; allowed: between 0 and 100")
-    for name in ("init_image",):
-        path = getattr(settings, name)
-        if path is not None and not Path(path).is_file():
-            raise SettingsError(f"setting {name!r}: file {path!r} does not exist")
-    from .prompts import parse_prompt
-    for text in settings.image_prompts:
-        path = parse_prompt(text).text
-        if not Path(path).is_file():
-            raise SettingsError(f"setting 'image_prompts': file {path!r} does not exist")
-    for text in settings.prompts:
-        parse_prompt(text)  # raises SettingsError on a malformed weight
     for name in settings.clip_models:
         perceptors.parse_model_name(name)  # raises SettingsError on unknown architectures/tags
     if settings.device == "cuda":
@@ -446,16 +454,11 @@ def resolve(values: dict) -> Settings:
         from .palettes import load_palette
         load_palette(settings.palette)  # raises PaletteError naming the file and line
     from .losses import parse_custom_loss
-    for entry in settings.custom_loss:
-        parse_custom_loss(entry)
-    if "edge" in (parse_custom_loss(e)[0] for e in settings.custom_loss):
+    loss_names = [parse_custom_loss(entry)[0] for entry in settings.custom_loss]  # raises on bad entries
+    if "edge" in loss_names:
         from .palettes import PaletteError, parse_color
         try:
             parse_color(settings.edge_color)
         except PaletteError as err:
             raise SettingsError(f"setting 'edge_color': {err}") from None
-    if (settings.init_weight or settings.init_clip_weight) and not settings.init_image:
-        raise SettingsError("settings 'init_weight'/'init_clip_weight' need an init_image")
-    if not settings.output.lower().endswith(".png"):
-        raise SettingsError(f"setting 'output': {settings.output!r} must be a .png file name")
     return settings

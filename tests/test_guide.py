@@ -132,3 +132,10 @@ def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick):
                                "prompts": "a red apple"}))
     distances = (bank["latents"].float() - session.drawer.z.detach()).flatten(1).norm(dim=1)
     assert bank["captions"][int(distances.argmin())] == "red apple"
+
+
+def test_bad_input_fails_before_the_fallback_probes_or_speaks(monkeypatch, capsys):
+    monkeypatch.setattr("pixray.perceptors.weights_available", lambda spec: pytest.fail("probed"))
+    with pytest.raises(pixray.SettingsError, match="has no text"):
+        resolve({"prompts": ":0.5"})
+    assert capsys.readouterr().err == ""
