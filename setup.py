@@ -34,6 +34,8 @@ setup(
     extras_require={
         "cog": ["cog>=0.23"],
         "notebook": ["ipython>=8"],
+        # only to rebuild the embedded models (MODEL_CARD.md): renders the SVG emoji sets
+        "guide": ["resvg-py>=0.5"],
         "dev": ["pytest>=8", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23"],
     },
     entry_points={"console_scripts": ["pixray = pixray.cli:main"]},

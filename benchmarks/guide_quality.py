@@ -6,7 +6,10 @@ Noto; benchmarks/data/judge.pt, rebuilt by `python -m pixray.guide.train --judge
 prompts for that picture. Reports R-precision@1 (the true prompt ranked first among all candidates),
 the judge's mean cosine similarity to the true prompt, and seconds per sprite, per drawer.
 
-    python benchmarks/guide_quality.py [--drawers pixel sprite] [--iterations 150] [--limit N]
+    python benchmarks/guide_quality.py [--drawers pixel sprite sprite:0] [--iterations 150] [--limit N]
+
+A drawer written as name:N runs N iterations instead of --iterations (sprite:0 shows the sprite
+drawer's retrieval start alone, before the guide steers it).
 """
 
 from __future__ import annotations
@@ -58,24 +61,26 @@ def main() -> None:
     prompts = PROMPTS[: args.limit]
     with torch.no_grad():
         texts = judge.encode_text(prompts)
-    print(f"{len(prompts)} prompts, each judged against all {len(prompts)}; {args.iterations} iterations, "
+    print(f"{len(prompts)} prompts, each judged against all {len(prompts)}; "
           f"16 cutouts, 32x32 cells; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("| drawer | R-precision@1 | mean judge similarity | s per sprite |")
     print("|---|---|---|---|")
     extra = dict(item.split("=", 1) for item in args.set)
     if extra:
         print(f"extra settings: {extra}")
-    for drawer in args.drawers:
+    for row in args.drawers:
+        drawer, _, iterations = row.partition(":")
+        iterations = int(iterations) if iterations else args.iterations
         hits, sims, seconds = 0, [], []
         for i, prompt in enumerate(prompts):
-            image, took = draw(prompt, drawer, args.iterations, args.seed, extra)
+            image, took = draw(prompt, drawer, iterations, args.seed, extra)
             with torch.no_grad():
                 small = F.interpolate(image, size=(judge.config.image_size,) * 2, mode="area")
                 scores = (judge.encode_image(small) @ texts.T)[0]
             hits += int(scores.argmax()) == i
             sims.append(float(scores[i]))
             seconds.append(took)
-        print(f"| {drawer} | {hits / len(prompts):.2f} | {statistics.mean(sims):.3f} | "
+        print(f"| {drawer}, {iterations} iterations | {hits / len(prompts):.2f} | {statistics.mean(sims):.3f} | "
               f"{statistics.mean(seconds):.1f} |", flush=True)
 
 

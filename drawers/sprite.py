@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from pixray.errors import SettingsError
-from pixray.guide.model import GuideModel
+from pixray.guide.bank import closest, on_paper
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
 from pixray.perceptors import GUIDE_WEIGHTS
 from pixray.prompts import parse_prompt
@@ -16,7 +16,6 @@ from pixray.images import tensor_to_pil
 
 from .base import Drawer, DrawerOutput
 
-PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
 START_NOISE = 0.3  # how far from the retrieved sprite the optimisation starts
 
 
@@ -44,15 +43,11 @@ class SpriteDrawer(Drawer):
                              requires_grad=True)
 
     def _closest_sprite(self) -> torch.Tensor | None:
-        """The latent of the emoji whose name best matches the prompts (by the guide's text tower)."""
+        """The bank latent that best matches the prompts (pixray/guide/bank.py)."""
         wanted = [p.text for p in map(parse_prompt, self.settings.prompts) if p.weight > 0]
         if self.bank is None or not wanted:
             return None
-        guide = GuideModel.from_file(torch.load(GUIDE_WEIGHTS, weights_only=True))
-        with torch.no_grad():
-            query = guide.encode_text(wanted).mean(0)
-            best = int((guide.encode_text(self.bank["captions"]) @ query).argmax())
-        return self.bank["latents"][best].float()[None]
+        return closest(self.bank, self.prior, GUIDE_WEIGHTS, wanted)
 
     def init_from_image(self, image):
         start = torch.randn(self.z.shape, generator=self.generator)
@@ -75,9 +70,7 @@ class SpriteDrawer(Drawer):
         rgba = self.prior.decode(self.z)
         mode = "area" if self.cells_w <= rgba.shape[3] and self.cells_h <= rgba.shape[2] else "bilinear"
         rgba = F.interpolate(rgba, size=(self.cells_h, self.cells_w), mode=mode)
-        if self.settings.transparent:
-            return rgba
-        return rgba[:, :3] * rgba[:, 3:] + PAPER * (1 - rgba[:, 3:])
+        return rgba if self.settings.transparent else on_paper(rgba)
 
     def synth(self):
         return F.interpolate(self.cell_pixels(), size=(self.height, self.width), mode="nearest-exact")

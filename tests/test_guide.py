@@ -134,6 +134,25 @@ def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick):
     assert bank["captions"][int(distances.argmin())] == "red apple"
 
 
+def test_bank_view_is_stored_for_the_shipped_guide_and_recomputed_for_another():
+    from pixray.guide import bank
+    from pixray.guide.prior import SpritePrior
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    stored = data["bank"]
+    assert stored["guide"] == bank.fingerprint(perceptors.GUIDE_WEIGHTS)  # rebuild the bank if this fails
+    prior = SpritePrior.from_file(data)
+    prompts = ["a green frog"]
+    stale = {**stored, "guide": "another guide"}
+    sample = torch.arange(0, len(stored["captions"]), 7)
+    recomputed = bank.guide_view(prior, bank.GuideModel.from_file(torch.load(perceptors.GUIDE_WEIGHTS, weights_only=True)),
+                                 stored["latents"][sample], [stored["captions"][i] for i in sample])
+    assert torch.allclose(recomputed["images"].float(), stored["images"][sample].float(), atol=2e-2)
+    assert torch.equal(bank.closest(stale, prior, perceptors.GUIDE_WEIGHTS, prompts),
+                       bank.closest(stored, prior, perceptors.GUIDE_WEIGHTS, prompts))
+    assert "frog" in stored["captions"][int((stored["latents"].float() - bank.closest(
+        stored, prior, perceptors.GUIDE_WEIGHTS, prompts)).flatten(1).norm(dim=1).argmin())]
+
+
 def test_bad_input_fails_before_the_fallback_probes_or_speaks(monkeypatch, capsys):
     monkeypatch.setattr("pixray.perceptors.weights_available", lambda spec: pytest.fail("probed"))
     with pytest.raises(pixray.SettingsError, match="has no text"):

@@ -1,15 +1,21 @@
 """Emoji → (image, captions) pairs for training the guide and the judge.
 
 Fetched from the npm registry at training time only (never at run time):
-  emoji-datasource-google   Noto Color Emoji images (Apache-2.0), names and short names (MIT)
-  emoji-datasource-twitter  Twemoji images (CC-BY 4.0), used for the judge: another drawing style
-  emojibase-data            English labels and tags (MIT)
+  emoji-datasource-google          Noto Color Emoji images (Apache-2.0), names and short names (MIT)
+  @iconify-json/fluent-emoji-flat  Microsoft Fluent Emoji, flat (MIT), SVG
+  emoji-datasource-twitter         Twemoji images (CC-BY 4.0)              }
+  openmoji                         OpenMoji (CC BY-SA 4.0), SVG            } the judge's styles:
+  @iconify-json/emojione           EmojiOne 2 (CC-BY 4.0), SVG             } other drawings
+  @iconify-json/fxemoji            Firefox OS emoji (Apache-2.0), SVG      }
+  emojibase-data                   English labels and tags (MIT)
+SVGs are rendered with resvg (PyPI resvg-py), a training-time dependency only.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import tarfile
 import zlib
@@ -20,6 +26,8 @@ import numpy as np
 from PIL import Image
 
 PACKAGES = {"google": "emoji-datasource-google@16.0.0", "twitter": "emoji-datasource-twitter@16.0.0",
+            "openmoji": "openmoji@17.0.0", "fluent": "@iconify-json/fluent-emoji-flat@1.2.6",
+            "emojione": "@iconify-json/emojione@1.2.3", "fxemoji": "@iconify-json/fxemoji@1.2.2",
             "tags": "emojibase-data@17.0.0"}
 SKIP_CATEGORIES = {"Flags", "Component"}  # ~270 near-identical flag rectangles, skin-tone swatches
 
@@ -62,23 +70,82 @@ def captions_for(entry: dict, label: str, tags: list[str]) -> list[str]:
     return captions
 
 
+def _code(hexcode: str) -> str:
+    """One spelling of an emoji's code points: upper case, no variation selector."""
+    return hexcode.upper().replace("-FE0F", "")
+
+
+def _render_svg(svg: str) -> Image.Image:
+    try:
+        import resvg_py
+    except ImportError:
+        raise SystemExit("rendering the SVG emoji sets needs resvg: pip install 'pixray[guide]'") from None
+
+    return Image.open(io.BytesIO(bytes(resvg_py.svg_to_bytes(svg_string=svg, width=64, height=64))))
+
+
+def _svg_sources(style: str, tar: tarfile.TarFile) -> dict[str, str]:
+    """code (or "name:slug") → SVG text or the SVG's member name, for the SVG-only sets."""
+    if style == "openmoji":
+        entries = json.load(tar.extractfile("package/data/openmoji.json"))
+        return {_code(e["hexcode"]): f"package/color/svg/{e['hexcode']}.svg" for e in entries}
+    # an iconify set: bodies by icon name; some map code points to names (chars.json), others
+    # are matched by the emoji's name ("red-apple", "redapple")
+    icons = json.load(tar.extractfile("package/icons.json"))
+    chars = json.load(tar.extractfile("package/chars.json"))
+    width, height = icons.get("width", 16), icons.get("height", 16)
+    svgs = {name: f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {icon.get("width", width)} '
+                  f'{icon.get("height", height)}">{icon["body"]}</svg>' for name, icon in icons["icons"].items()}
+    for alias, target in icons.get("aliases", {}).items():
+        if target.get("parent") in svgs:
+            svgs[alias] = svgs[target["parent"]]
+    sources = {f"name:{name}": svg for name, svg in svgs.items()}
+    sources.update({_code(code): svgs[name] for code, name in chars.items() if name in svgs})
+    return sources
+
+
+def _slugs(entry: dict) -> list[str]:
+    names = [entry.get("name") or ""] + entry.get("short_names", [])
+    slugs = [re.sub(r"[^a-z0-9]+", "-", n.lower()).strip("-") for n in names if n]
+    return [f"name:{s}" for slug in slugs for s in (slug, slug.replace("-", ""))]
+
+
+def _image(style: str, entry: dict, tar: tarfile.TarFile, svgs: dict[str, str]) -> Image.Image | None:
+    if style in ("google", "twitter"):
+        if not entry.get(f"has_img_{style}"):
+            return None
+        try:
+            raw = tar.extractfile(f"package/img/{style}/64/{entry['image']}").read()
+        except KeyError:
+            return None
+        return Image.open(io.BytesIO(raw))
+    found = [svgs[key] for key in [_code(entry["unified"])] + _slugs(entry) if key in svgs]
+    if not found:
+        return None
+    source = found[0]
+    if not source.startswith("<svg"):
+        source = tar.extractfile(source).read().decode()
+    return _render_svg(source)
+
+
 def load_items(style: str, cache: Path) -> list[Item]:
-    """All usable emoji of one style with their captions, images at 64x64 RGBA."""
-    tgz = npm_tarball(PACKAGES[style], cache)
+    """All usable emoji of one style with their captions, images at 64x64 RGBA.
+
+    The list of emoji and their names come from emoji-datasource (the same for every style), so
+    items of different styles share codes and captions."""
+    names = _read_json(npm_tarball(PACKAGES["google"], cache), "package/emoji.json")
     tags = _tags_by_code(cache)
-    entries = _read_json(tgz, "package/emoji.json")
     items = []
-    with tarfile.open(tgz) as tar:
-        for entry in sorted(entries, key=lambda e: e["sort_order"]):
-            if entry["category"] in SKIP_CATEGORIES or not entry.get(f"has_img_{style}"):
+    with tarfile.open(npm_tarball(PACKAGES[style], cache)) as tar:
+        svgs = {} if style in ("google", "twitter") else _svg_sources(style, tar)
+        for entry in sorted(names, key=lambda e: e["sort_order"]):
+            if entry["category"] in SKIP_CATEGORIES:
                 continue
-            member = f"package/img/{style}/64/{entry['image']}"
-            try:
-                raw = tar.extractfile(member).read()
-            except KeyError:
+            image = _image(style, entry, tar, svgs)
+            if image is None:
                 continue
-            image = Image.open(io.BytesIO(raw)).convert("RGBA").resize((64, 64), Image.Resampling.LANCZOS)
-            code = entry["unified"].replace("-FE0F", "")
+            image = image.convert("RGBA").resize((64, 64), Image.Resampling.LANCZOS)
+            code = _code(entry["unified"])
             label, item_tags = tags.get(code, ("", []))
             items.append(Item(code, captions_for(entry, label, item_tags), np.asarray(image)))
     return items

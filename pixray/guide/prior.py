@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,8 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import is_validation
-from .train import prepare
+from .train import as_tensor, load_styles
 
+STYLES = ["google", "fluent"]  # the guide's styles (Apache-2.0, MIT): the prior ships in the package
 
 PRIOR_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "sprite_prior.pt"
 
@@ -26,9 +28,9 @@ PRIOR_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "sprite_prior.pt"
 @dataclass
 class PriorConfig:
     size: int = 32
-    latent_channels: int = 8
-    latent_size: int = 4
-    width: int = 32
+    latent_channels: int = 4
+    latent_size: int = 8  # 8x8 latents keep outlines and eyes that a 4x4 latent blurs away
+    width: int = 48
 
 
 def _block(cin: int, cout: int, down: bool) -> nn.Sequential:
@@ -40,19 +42,19 @@ class SpritePrior(nn.Module):
     def __init__(self, config: PriorConfig):
         super().__init__()
         self.config = config
-        w = config.width
-        self.encoder = nn.Sequential(nn.Conv2d(4, w, 3, 1, 1), nn.SiLU(), _block(w, w, True), _block(w, 2 * w, True),
-                                     _block(2 * w, 2 * w, True), nn.Conv2d(2 * w, 2 * config.latent_channels, 1))
-        self.decoder = nn.Sequential(nn.Conv2d(config.latent_channels, 2 * w, 3, 1, 1), nn.SiLU(),
-                                     _block(2 * w, 2 * w, False), _block(2 * w, w, False), _block(w, w, False),
-                                     nn.Conv2d(w, 4, 3, 1, 1))
+        w, c = config.width, config.latent_channels
+        widths = [w * min(2, 1 + i) for i in range(int(math.log2(config.size // config.latent_size)) + 1)]
+        down = [_block(a, b, True) for a, b in zip(widths, widths[1:])]
+        up = [_block(b, a, False) for a, b in reversed(list(zip(widths, widths[1:])))]
+        self.encoder = nn.Sequential(nn.Conv2d(4, w, 3, 1, 1), nn.SiLU(), *down, nn.Conv2d(widths[-1], 2 * c, 1))
+        self.decoder = nn.Sequential(nn.Conv2d(c, widths[-1], 3, 1, 1), nn.SiLU(), *up, nn.Conv2d(w, 4, 3, 1, 1))
 
     def encode(self, rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, log_var = self.encoder(rgba * 2 - 1).chunk(2, 1)
         return mean, log_var.clamp(-10, 10)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents (B,C,4,4) → RGBA sprites (B,4,32,32) in [0,1]."""
+        """Latents (B,C,h,w) → RGBA sprites (B,4,size,size) in [0,1]."""
         return torch.sigmoid(self.decoder(z))
 
     def to_file(self) -> dict:
@@ -71,8 +73,8 @@ class SpritePrior(nn.Module):
 def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=print) -> tuple[SpritePrior, dict]:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    images, _, codes = prepare("google", cache)
-    rgba = F.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, size=(32, 32), mode="area")
+    images, _, codes = load_styles(STYLES, cache)
+    rgba = F.interpolate(as_tensor(images), size=(32, 32), mode="area")
     train_set = rgba[[i for i, c in enumerate(codes) if not is_validation(c)]]
     val_set = rgba[[i for i, c in enumerate(codes) if is_validation(c)]]
     model = SpritePrior(PriorConfig())
@@ -114,27 +116,37 @@ def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=
 
 
 @torch.no_grad()
-def sprite_bank(model: SpritePrior, cache: Path) -> dict:
-    """Latent means of every emoji with its main caption: the sprite drawer starts from the one
-    whose caption best matches the prompt (a retrieval start inside the prior's space)."""
-    images, captions, _ = prepare("google", cache)
-    rgba = F.interpolate(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255, size=(32, 32), mode="area")
-    mean, _ = model.encode(rgba)
-    return {"latents": mean.half(), "captions": [c[0] for c in captions]}
+def sprite_bank(model: SpritePrior, cache: Path, guide_path: Path) -> dict:
+    """Latent means of every emoji of both styles with its main caption (see bank.py)."""
+    from . import bank
+    images, captions, _ = load_styles(STYLES, cache)
+    mean, _ = model.encode(F.interpolate(as_tensor(images), size=(32, 32), mode="area"))
+    return bank.build(model, mean, [c[0] for c in captions], guide_path)
 
 
 def main() -> None:
+    from ..perceptors import GUIDE_WEIGHTS
+
     parser = argparse.ArgumentParser(description="Train the sprite drawer's generator prior from emoji.")
-    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--out", type=Path, default=PRIOR_WEIGHTS)
+    parser.add_argument("--guide", type=Path, default=GUIDE_WEIGHTS, help="the guide whose view the bank stores")
+    parser.add_argument("--bank-only", action="store_true",
+                        help="keep the prior in --out, rebuild only its bank (after the guide changed)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
-    model, metrics = train(args.cache, args.epochs)
-    data = model.to_file()
-    data["metrics"] = metrics
-    data["bank"] = sprite_bank(model, args.cache)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.bank_only:
+        data = torch.load(args.out, weights_only=True)
+        model = SpritePrior.from_file(data)
+    else:
+        model, metrics = train(args.cache, args.epochs)
+        data = {**model.to_file(), "metrics": metrics}
+    data["bank"] = sprite_bank(model, args.cache, args.guide)
     torch.save(data, args.out)
-    print(json.dumps(metrics), "→", args.out)
+    print(json.dumps(data["metrics"]), "→", args.out)
 
 
 if __name__ == "__main__":

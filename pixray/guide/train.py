@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import is_validation, load_items
+from .data import load_items
 from .model import GuideConfig, GuideModel, words
 
 TEMPLATES = ["{}", "a {}", "the {}", "{} pixel art", "a pixel art {}", "an icon of a {}", "a drawing of a {}",
@@ -48,21 +48,23 @@ def _rand(gen: torch.Generator, *shape) -> torch.Tensor:
 def augment(rgba: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
     """(B,4,H,W) in [0,1] → (B,3,size,size): a batch as the pixray loop might show it."""
     count = rgba.shape[0]
-    # 1. a background: a flat colour, a two-colour gradient or blotchy noise
-    kind = (_rand(gen, count) * 3).long().view(count, 1, 1, 1)
-    flat = _rand(gen, count, 3, 1, 1).expand(-1, -1, 64, 64)
+    # 1. a background: white paper (as the sprite drawer paints), a flat colour, a two-colour gradient
+    # or blotchy noise
+    kind = (_rand(gen, count) * 4).long().view(count, 1, 1, 1) - 1
+    flat = torch.where(kind < 0, 1.0, _rand(gen, count, 3, 1, 1)).expand(-1, -1, 64, 64)
     ramp = torch.linspace(0, 1, 64).view(1, 1, 1, 64).expand(count, 1, 64, 64)
     ramp = torch.where(_rand(gen, count, 1, 1, 1) < 0.5, ramp, ramp.transpose(2, 3))
     gradient = _rand(gen, count, 3, 1, 1) * (1 - ramp) + _rand(gen, count, 3, 1, 1) * ramp
     blotches = F.interpolate(_rand(gen, count, 3, 6, 6), size=(64, 64), mode="bilinear", align_corners=False)
-    background = torch.where(kind == 0, flat, torch.where(kind == 1, gradient, blotches))
+    background = torch.where(kind <= 0, flat, torch.where(kind == 1, gradient, blotches))
     alpha = rgba[:, 3:]
     image = rgba[:, :3] * alpha + background * (1 - alpha)
     image = F.interpolate(image, size=(size, size), mode="area")
-    # 2. crop / zoom / shift / small rotation / mirror
-    scale = 0.75 + 0.4 * _rand(gen, count)
-    angle = (_rand(gen, count) - 0.5) * math.radians(24)
-    shift = (_rand(gen, count, 2) - 0.5) * 0.3
+    # 2. crop / zoom / shift / small rotation / mirror; a third of the views keep the whole sprite
+    moved = (_rand(gen, count) < 0.67).float()
+    scale = 1 + moved * (0.4 * _rand(gen, count) - 0.25)
+    angle = moved * (_rand(gen, count) - 0.5) * math.radians(24)
+    shift = moved[:, None] * (_rand(gen, count, 2) - 0.5) * 0.3
     flip = torch.where(_rand(gen, count) < 0.5, -1.0, 1.0)
     theta = torch.zeros(count, 2, 3)
     theta[:, 0, 0] = scale * torch.cos(angle) * flip
@@ -72,8 +74,8 @@ def augment(rgba: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor
     theta[:, :, 2] = shift
     grid = F.affine_grid(theta, (count, 3, size, size), align_corners=False)
     image = F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    # 3. pixelation: cells of 1-6 pixels, as sprites look in the loop's cutouts
-    cells = torch.tensor([1, 1, 1, 1, 2, 2, 3, 4])[(_rand(gen, count) * 8).long()]
+    # 3. pixelation: cells of 1-3 pixels, as sprites look in the loop's cutouts
+    cells = torch.tensor([1, 1, 1, 1, 1, 2, 2, 3])[(_rand(gen, count) * 8).long()]
     for factor in cells.unique().tolist():
         if factor > 1:
             pick = cells == factor
@@ -106,43 +108,69 @@ def sample_captions(captions: list[list[str]], rng: random.Random) -> list[str]:
     return out
 
 
+def load_styles(styles: list[str], cache: Path) -> tuple[np.ndarray, list[list[str]], list[str]]:
+    """Several drawing styles of the same emoji, concatenated: a concept is its code, whatever the style."""
+    parts = [prepare(style, cache) for style in styles]
+    return (np.concatenate([p[0] for p in parts]), [c for p in parts for c in p[1]], [k for p in parts for k in p[2]])
+
+
+def as_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+
+
+def on_white(rgba: torch.Tensor, size: int) -> torch.Tensor:
+    """(B,4,H,W) → (B,3,size,size): the sprite as drawn, on white paper."""
+    small = F.interpolate(rgba, size=(size, size), mode="area")
+    return small[:, :3] * small[:, 3:] + (1 - small[:, 3:])
+
+
 @torch.no_grad()
-def retrieval_at_1(model: GuideModel, images: torch.Tensor, captions: list[list[str]], seed: int = 123) -> float:
-    """Image → main caption, among all the given items, on augmented images."""
+def retrieval_at_1(model: GuideModel, images: torch.Tensor, captions: list[list[str]], augmented: bool,
+                   seed: int = 123) -> float:
+    """Image → main caption, among all the given items, on clean or augmented images."""
     model.eval()
     gen = torch.Generator().manual_seed(seed)
-    image_emb = torch.cat([model.encode_image(augment(images[i:i + 256], model.config.image_size, gen))
-                           for i in range(0, len(images), 256)])
+    size = model.config.image_size
+    image_emb = torch.cat([model.encode_image(augment(chunk, size, gen) if augmented else on_white(chunk, size))
+                           for chunk in images.split(256)])
     text_emb = model.encode_text([c[0] for c in captions])
     return (image_emb @ text_emb.T).argmax(1).eq(torch.arange(len(images))).float().mean().item()
 
 
-def train(style: str, config: GuideConfig, seed: int, epochs: int, batch: int, cache: Path,
-          log=print) -> tuple[GuideModel, dict]:
+def multi_positive_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """InfoNCE where every pair with the same concept counts as a match (two styles of one emoji
+    may share a batch; pushing them apart would teach the model the style, not the thing)."""
+    positive = labels[:, None] == labels[None, :]
+    def one_way(scores):
+        return (scores.logsumexp(1) - scores.masked_fill(~positive, float("-inf")).logsumexp(1)).mean()
+    return (one_way(logits) + one_way(logits.T)) / 2
+
+
+def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch: int, cache: Path,
+          held_out_styles: list[str] = (), log=print) -> tuple[GuideModel, dict]:
+    """Train on every emoji of `styles`; report retrieval on `held_out_styles`, drawings it never saw."""
     torch.manual_seed(seed)
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
-    images, captions, codes = prepare(style, cache)
-    train_idx = [i for i, c in enumerate(codes) if not is_validation(c)]
-    val_idx = [i for i, c in enumerate(codes) if is_validation(c)]
-    vocab = sorted({w for i in train_idx for text in captions[i] for w in words(text)})
-    config.vocab = vocab
+    images, captions, codes = load_styles(styles, cache)
+    concept = {code: i for i, code in enumerate(dict.fromkeys(codes))}
+    labels = torch.tensor([concept[c] for c in codes])
+    config.vocab = sorted({w for options in captions for text in options for w in words(text)})
     model = GuideModel(config)
-    pixels = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    pixels = as_tensor(images)
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
-    steps = epochs * math.ceil(len(train_idx) / batch)
+    steps = epochs * math.ceil(len(codes) / batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=steps, pct_start=0.1)
     start = time.time()
     for epoch in range(epochs):
         model.train()
-        order = [train_idx[i] for i in torch.randperm(len(train_idx), generator=gen).tolist()]
+        order = torch.randperm(len(codes), generator=gen)
         for first in range(0, len(order), batch):
             chosen = order[first:first + batch]
             views = augment(pixels[chosen], config.image_size, gen)
-            texts = sample_captions([captions[i] for i in chosen], rng)
+            texts = sample_captions([captions[i] for i in chosen.tolist()], rng)
             logits = model.logit_scale.exp().clamp(max=100) * model.encode_image(views) @ model.encode_text(texts).T
-            target = torch.arange(len(chosen))
-            loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+            loss = multi_positive_loss(logits, labels[chosen])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -150,19 +178,23 @@ def train(style: str, config: GuideConfig, seed: int, epochs: int, batch: int, c
         if epoch % 10 == 9 or epoch == epochs - 1:
             log(f"epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.time() - start:.0f} s)")
     model.eval().requires_grad_(False)
-    metrics = {
-        "train_items": len(train_idx), "validation_items": len(val_idx), "vocabulary": len(vocab),
-        "train_r@1_augmented": retrieval_at_1(model, pixels[train_idx], [captions[i] for i in train_idx]),
-        "validation_r@1_augmented": retrieval_at_1(model, pixels[val_idx], [captions[i] for i in val_idx]),
-        "train_seconds": round(time.time() - start),
-    }
+    metrics = {"styles": list(styles), "items": len(codes), "concepts": len(concept),
+               "vocabulary": len(config.vocab), "train_seconds": round(time.time() - start)}
+    for style in list(styles) + list(held_out_styles):
+        style_images, style_captions, _ = prepare(style, cache)
+        for augmented in (False, True):
+            name = f"r@1_{'augmented' if augmented else 'clean'}_{style}"
+            metrics[name] = round(retrieval_at_1(model, as_tensor(style_images), style_captions, augmented), 3)
     return model, metrics
 
 
-GUIDE = dict(style="google", seed=0, config=GuideConfig(), out=ROOT / "pixray" / "data" / "guide.pt")
-# The judge: another emoji style, another architecture (5x5 kernels, other widths), another seed.
-JUDGE = dict(style="twitter", seed=1, config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96,
-                                                         word_dim=96),
+# The guide learns from two drawing styles (Noto, Fluent); the judge from four others (Twemoji,
+# OpenMoji, EmojiOne, Firefox OS) with another architecture (5x5 kernels, other widths) and seed,
+# so each one's score on the other's styles says how well it recognises drawings it never saw.
+GUIDE = dict(styles=["google", "fluent"], held_out=["twitter", "openmoji"], seed=0, config=GuideConfig(),
+             out=ROOT / "pixray" / "data" / "guide.pt")
+JUDGE = dict(styles=["twitter", "openmoji", "emojione", "fxemoji"], held_out=["google", "fluent"], seed=1,
+             config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96, word_dim=96),
              out=ROOT / "benchmarks" / "data" / "judge.pt")
 
 
@@ -173,15 +205,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     recipe = JUDGE if args.judge else GUIDE
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    model, metrics = train(recipe["style"], recipe["config"], recipe["seed"], args.epochs, args.batch, args.cache)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, metrics = train(recipe["styles"], recipe["config"], recipe["seed"], args.epochs, args.batch, args.cache,
+                           recipe["held_out"])
     out = args.out or recipe["out"]
     out.parent.mkdir(parents=True, exist_ok=True)
     data = model.to_file()
     data["metrics"] = metrics
-    data["training"] = {"style": recipe["style"], "seed": recipe["seed"], "epochs": args.epochs,
+    data["training"] = {"styles": recipe["styles"], "seed": recipe["seed"], "epochs": args.epochs,
                         "batch": args.batch}
     torch.save(data, out)
     print(json.dumps(metrics), "→", out)
