@@ -1,10 +1,12 @@
 """How recognisable are the pictures the embedded guide steers? An independent judge decides.
 
 For each prompt (written as a person would), pixray draws one 32x32 sprite with clip_models="embedded";
-the judge (another architecture, another seed, trained on another emoji style: Twemoji instead of
-Noto; benchmarks/data/judge.pt, rebuilt by `python -m pixray.guide.train --judge`) then ranks all
-prompts for that picture. Reports R-precision@1 (the true prompt ranked first among all candidates),
-the judge's mean cosine similarity to the true prompt, and seconds per sprite, per drawer.
+the judge (another architecture and seed, trained on four emoji styles the guide never saw;
+benchmarks/data/judge.pt, rebuilt by `python -m pixray.guide.train --judge`) then scores the picture
+against the prompts. Reports R-precision@1: how often the judge ranks the true prompt first among
+20 candidates (the true one and 19 others drawn at random, averaged over 200 draws; chance 0.05) and
+among all prompts (chance 1/64); the judge's mean cosine similarity to the true prompt; seconds per
+sprite.
 
     python benchmarks/guide_quality.py [--drawers pixel sprite sprite:0] [--iterations 150] [--limit N]
 
@@ -19,6 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -48,39 +51,78 @@ def draw(prompt: str, drawer: str, iterations: int, seed: int, extra: dict) -> t
     return pil_to_tensor(image), time.perf_counter() - start
 
 
+def among_random_others(scores: torch.Tensor, true: int, others: int, draws: int, seed: int) -> float:
+    """How often the true prompt outscores `others` prompts drawn at random from the rest."""
+    gen = torch.Generator().manual_seed(seed)
+    rest = torch.tensor([j for j in range(len(scores)) if j != true])
+    if len(rest) <= others:
+        return float(scores.argmax() == true)
+    picks = torch.stack([rest[torch.randperm(len(rest), generator=gen)[:others]] for _ in range(draws)])
+    return (scores[picks].max(1).values < scores[true]).float().mean().item()
+
+
+def reference(prompt: str, pictures: np.ndarray) -> tuple[torch.Tensor, float]:
+    """The emoji the sprite drawer starts from, as Noto/Fluent drew it (not as the prior decodes it):
+    what a perfect prior would show, so its row is the most this judge can give such sprites."""
+    from pixray.guide.bank import best_entry
+    from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
+    from pixray.guide.train import as_tensor, on_white
+    from pixray.perceptors import GUIDE_WEIGHTS
+
+    start = time.perf_counter()
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    entry = best_entry(data["bank"], SpritePrior.from_file(data), GUIDE_WEIGHTS, [prompt])
+    return on_white(as_tensor(pictures[entry:entry + 1]), 32), time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--drawers", nargs="+", default=["pixel", "sprite"])
-    parser.add_argument("--iterations", type=int, default=150)
+    parser.add_argument("--drawers", nargs="+", default=["pixel", "sprite:0", "sprite"])
+    parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--limit", type=int, default=len(PROMPTS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--judge", type=Path, default=JUDGE)
+    parser.add_argument("--reference", action="store_true",
+                        help="add a row for the retrieved emoji pictures themselves (needs the npm emoji cache)")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="extra pixray settings")
     args = parser.parse_args()
+    draws = 200
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    judge = GuideModel.from_file(torch.load(JUDGE, weights_only=True))
+    judge = GuideModel.from_file(torch.load(args.judge, weights_only=True))
     prompts = PROMPTS[: args.limit]
     with torch.no_grad():
         texts = judge.encode_text(prompts)
     print(f"{len(prompts)} prompts, each judged against all {len(prompts)}; "
           f"16 cutouts, 32x32 cells; torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print("| drawer | R-precision@1 | mean judge similarity | s per sprite |")
-    print("|---|---|---|---|")
+    print(f"| drawer | R-precision@1, 20 candidates | R-precision@1, all {len(prompts)} | mean judge similarity "
+          f"| s per sprite |")
+    print("|---|---|---|---|---|")
     extra = dict(item.split("=", 1) for item in args.set)
     if extra:
         print(f"extra settings: {extra}")
-    for row in args.drawers:
+    for row in args.drawers + (["reference"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
         iterations = int(iterations) if iterations else args.iterations
-        hits, sims, seconds = 0, [], []
+        hits, hits_of_20, sims, seconds = 0, [], [], []
+        if row == "reference":
+            from pixray.guide.prior import STYLES
+            from pixray.guide.train import load_styles
+            pictures = load_styles(STYLES, args.cache)[0]  # in the order of the prior's bank
         for i, prompt in enumerate(prompts):
-            image, took = draw(prompt, drawer, iterations, args.seed, extra)
+            if row == "reference":
+                image, took = reference(prompt, pictures)
+            else:
+                image, took = draw(prompt, drawer, iterations, args.seed, extra)
             with torch.no_grad():
                 small = F.interpolate(image, size=(judge.config.image_size,) * 2, mode="area")
                 scores = (judge.encode_image(small) @ texts.T)[0]
             hits += int(scores.argmax()) == i
+            hits_of_20.append(among_random_others(scores, i, 19, draws, seed=i))
             sims.append(float(scores[i]))
             seconds.append(took)
-        print(f"| {drawer}, {iterations} iterations | {hits / len(prompts):.2f} | {statistics.mean(sims):.3f} | "
+        name = "reference: the retrieved emoji itself" if row == "reference" else f"{drawer}, {iterations} iterations"
+        print(f"| {name} | {statistics.mean(hits_of_20):.2f} | {hits / len(prompts):.2f} | {statistics.mean(sims):.3f} | "
               f"{statistics.mean(seconds):.1f} |", flush=True)
 
 

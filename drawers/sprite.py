@@ -16,11 +16,11 @@ from pixray.images import tensor_to_pil
 
 from .base import Drawer, DrawerOutput
 
-START_NOISE = 0.3  # how far from the retrieved sprite the optimisation starts
+START_NOISE = 0.1  # how far from the retrieved sprite the optimisation starts (a little: the seed matters)
 
 
 class SpriteDrawer(Drawer):
-    default_learning_rate = 0.05
+    default_learning_rate = 0.01  # measured (benchmarks/guide_quality.py): larger steps drift from the sprite
     supports_transparency = True
     native_grid = True
 

@@ -144,9 +144,10 @@ def test_bank_view_is_stored_for_the_shipped_guide_and_recomputed_for_another():
     prompts = ["a green frog"]
     stale = {**stored, "guide": "another guide"}
     sample = torch.arange(0, len(stored["captions"]), 7)
-    recomputed = bank.guide_view(prior, bank.GuideModel.from_file(torch.load(perceptors.GUIDE_WEIGHTS, weights_only=True)),
-                                 stored["latents"][sample], [stored["captions"][i] for i in sample])
+    guide = bank.GuideModel.from_file(torch.load(perceptors.GUIDE_WEIGHTS, weights_only=True))
+    recomputed = bank.guide_view(prior, guide, {"latents": stored["latents"][sample], "names": stored["names"][:9]})
     assert torch.allclose(recomputed["images"].float(), stored["images"][sample].float(), atol=2e-2)
+    assert torch.allclose(recomputed["texts"].float(), stored["texts"][:9].float(), atol=2e-2)
     assert torch.equal(bank.closest(stale, prior, perceptors.GUIDE_WEIGHTS, prompts),
                        bank.closest(stored, prior, perceptors.GUIDE_WEIGHTS, prompts))
     assert "frog" in stored["captions"][int((stored["latents"].float() - bank.closest(

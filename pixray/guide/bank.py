@@ -20,6 +20,10 @@ from .model import GuideModel
 from .prior import SpritePrior
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
+# Names decide *what* is drawn; the picture match, mostly colour, only picks among near-equal names
+# (which style's drawing, or "apple" vs "green apple"). With equal weights "a green frog" chose
+# a green circle.
+PICTURE_WEIGHT = 0.1
 
 
 def on_paper(rgba: torch.Tensor) -> torch.Tensor:
@@ -31,26 +35,39 @@ def fingerprint(path: Path) -> str:
 
 
 @torch.no_grad()
-def guide_view(prior: SpritePrior, guide: GuideModel, latents: torch.Tensor, captions: list[str]) -> dict:
-    """The guide's unit embeddings of every bank sprite (decoded, on paper) and of its caption."""
+def guide_view(prior: SpritePrior, guide: GuideModel, bank: dict) -> dict:
+    """The guide's unit embeddings of every bank sprite (decoded, on paper) and of every name."""
     device = next(prior.parameters()).device
-    pictures = torch.cat([on_paper(prior.decode(chunk.float().to(device))).cpu() for chunk in latents.split(256)])
+    pictures = torch.cat([on_paper(prior.decode(chunk.float().to(device))).cpu()
+                          for chunk in bank["latents"].split(256)])
     pictures = F.interpolate(pictures, size=(guide.config.image_size,) * 2, mode="area")
-    return {"images": guide.encode_image(pictures).half(), "texts": guide.encode_text(captions).half()}
+    return {"images": guide.encode_image(pictures).half(), "texts": guide.encode_text(bank["names"]).half()}
 
 
-def build(prior: SpritePrior, latents: torch.Tensor, captions: list[str], guide_path: Path) -> dict:
+def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], codes: list[str],
+          guide_path: Path) -> dict:
+    """Bank entries are sprites (one per emoji and style); names belong to the emoji, all its
+    captions (label, other names, tags), stored once whatever the number of styles."""
+    concept = {code: i for i, code in enumerate(dict.fromkeys(codes))}
+    first = {code: options for code, options in reversed(list(zip(codes, captions)))}
+    names = [(concept[code], name) for code in concept for name in first[code]]
+    bank = {"latents": latents.half(), "captions": [options[0] for options in captions],
+            "concepts": torch.tensor([concept[c] for c in codes]), "names": [name for _, name in names],
+            "name_concepts": torch.tensor([i for i, _ in names]), "guide": fingerprint(guide_path)}
     guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
-    return {"latents": latents.half(), "captions": captions, "guide": fingerprint(guide_path),
-            **guide_view(prior, guide, latents, captions)}
+    return {**bank, **guide_view(prior, guide, bank)}
 
 
 @torch.no_grad()
-def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
-    """The latent whose caption and picture together match the prompts best, by the guide."""
+def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> int:
+    """The entry whose emoji has the best-matching name, its picture breaking near ties."""
     guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
-    view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(
-        prior, guide, bank["latents"], bank["captions"])
+    view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     query = F.normalize(guide.encode_text(prompts).mean(0), dim=0)
-    score = view["texts"].float() @ query + view["images"].float() @ query
-    return bank["latents"][int(score.argmax())].float()[None]
+    by_name = torch.full((int(bank["concepts"].max()) + 1,), -2.0).scatter_reduce(
+        0, bank["name_concepts"], view["texts"].float() @ query, "amax")
+    return int((by_name[bank["concepts"]] + PICTURE_WEIGHT * view["images"].float() @ query).argmax())
+
+
+def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
+    return bank["latents"][best_entry(bank, prior, guide_path, prompts)].float()[None]

@@ -119,16 +119,16 @@ def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=
 def sprite_bank(model: SpritePrior, cache: Path, guide_path: Path) -> dict:
     """Latent means of every emoji of both styles with its main caption (see bank.py)."""
     from . import bank
-    images, captions, _ = load_styles(STYLES, cache)
+    images, captions, codes = load_styles(STYLES, cache)
     mean, _ = model.encode(F.interpolate(as_tensor(images), size=(32, 32), mode="area"))
-    return bank.build(model, mean, [c[0] for c in captions], guide_path)
+    return bank.build(model, mean, captions, codes, guide_path)
 
 
 def main() -> None:
     from ..perceptors import GUIDE_WEIGHTS
 
     parser = argparse.ArgumentParser(description="Train the sprite drawer's generator prior from emoji.")
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=45)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--out", type=Path, default=PRIOR_WEIGHTS)
     parser.add_argument("--guide", type=Path, default=GUIDE_WEIGHTS, help="the guide whose view the bank stores")

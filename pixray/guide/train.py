@@ -191,9 +191,9 @@ def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch:
 # The guide learns from two drawing styles (Noto, Fluent); the judge from four others (Twemoji,
 # OpenMoji, EmojiOne, Firefox OS) with another architecture (5x5 kernels, other widths) and seed,
 # so each one's score on the other's styles says how well it recognises drawings it never saw.
-GUIDE = dict(styles=["google", "fluent"], held_out=["twitter", "openmoji"], seed=0, config=GuideConfig(),
+GUIDE = dict(styles=["google", "fluent"], held_out=["twitter", "openmoji"], seed=0, epochs=100, config=GuideConfig(),
              out=ROOT / "pixray" / "data" / "guide.pt")
-JUDGE = dict(styles=["twitter", "openmoji", "emojione", "fxemoji"], held_out=["google", "fluent"], seed=1,
+JUDGE = dict(styles=["twitter", "openmoji", "emojione", "fxemoji"], held_out=["google", "fluent"], seed=1, epochs=100,
              config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96, word_dim=96),
              out=ROOT / "benchmarks" / "data" / "judge.pt")
 
@@ -201,13 +201,14 @@ JUDGE = dict(styles=["twitter", "openmoji", "emojione", "fxemoji"], held_out=["g
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train pixray's embedded guide (or the judge) from emoji.")
     parser.add_argument("--judge", action="store_true", help="train the evaluation judge instead")
-    parser.add_argument("--epochs", type=int, default=120)
+    parser.add_argument("--epochs", type=int, help="default: the recipe's (guide 100, judge 100)")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     recipe = JUDGE if args.judge else GUIDE
+    args.epochs = args.epochs or recipe["epochs"]
     if args.threads:
         torch.set_num_threads(args.threads)
     model, metrics = train(recipe["styles"], recipe["config"], recipe["seed"], args.epochs, args.batch, args.cache,
