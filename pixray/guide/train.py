@@ -1,7 +1,7 @@
 """Train the embedded guide (and the independent judge) from emoji fetched through npm.
 
-    python -m pixray.guide.train                      # guide: Noto emoji → pixray/data/guide.pt
-    python -m pixray.guide.train --judge              # judge: Twemoji → benchmarks/data/judge.pt
+    python -m pixray.guide.train            # guide: Noto + Fluent → pixray/data/guide.pt
+    python -m pixray.guide.train --judge    # judge: Twemoji, OpenMoji, EmojiOne, Firefox OS → benchmarks/data/judge.pt
 
 Every random draw comes from one seeded generator, so a rebuild on the same machine reproduces
 the weights. The augmentations imitate what pixray's loop does to a picture before the guide sees
