@@ -16,6 +16,12 @@ def tensor_to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(array, "RGBA" if array.shape[2] == 4 else "RGB")
 
 
+def over(rgba: torch.Tensor, background) -> torch.Tensor:
+    """(B,4,H,W) composited "over" a background (a tensor that broadcasts, or a grey level) → (B,3,H,W)."""
+    alpha = rgba[:, 3:]
+    return rgba[:, :3] * alpha + background * (1 - alpha)
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """PIL image → (1,3,H,W) float in [0,1]."""
     rgb = image.convert("RGB")

@@ -21,7 +21,7 @@ from .losses.palette import PaletteLoss
 from .palettes import load_palette
 from .drawers import drawer_class
 from .drawers.grid import PixelGrid
-from .images import load_image_tensor, open_image, pil_to_tensor, tensor_to_pil
+from .images import load_image_tensor, open_image, over, pil_to_tensor, tensor_to_pil
 from .outputs import OutputWriter, RunResult
 from .perceptors import ModelCache, Perceptor, parse_model_name
 from .prompts import PromptLoss, parse_prompt
@@ -162,9 +162,7 @@ class Session:
 
     def _over_random_backgrounds(self, cuts: torch.Tensor) -> torch.Tensor:
         """Composite RGBA cutouts over random solid colours: only opaque pixels carry the subject."""
-        background = torch.rand(cuts.shape[0], 3, 1, 1, generator=self.generator).to(cuts.device)
-        alpha = cuts[:, 3:]
-        return cuts[:, :3] * alpha + background * (1 - alpha)
+        return over(cuts, torch.rand(cuts.shape[0], 3, 1, 1, generator=self.generator).to(cuts.device))
 
     def iterate(self, every: int | None = None) -> Iterator[Progress]:
         """Run to `settings.iterations`, yielding progress every `every` iterations and at the end."""

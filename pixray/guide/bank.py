@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..images import over
 from .model import GuideModel
 from .prior import SpritePrior
 
@@ -27,7 +28,7 @@ PICTURE_WEIGHT = 0.1
 
 
 def on_paper(rgba: torch.Tensor) -> torch.Tensor:
-    return rgba[:, :3] * rgba[:, 3:] + PAPER * (1 - rgba[:, 3:])
+    return over(rgba, PAPER)
 
 
 def fingerprint(path: Path) -> str:

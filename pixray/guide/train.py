@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..images import over
 from .data import load_items
 from .model import GuideConfig, GuideModel, words
 
@@ -57,8 +58,7 @@ def augment(rgba: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor
     gradient = _rand(gen, count, 3, 1, 1) * (1 - ramp) + _rand(gen, count, 3, 1, 1) * ramp
     blotches = F.interpolate(_rand(gen, count, 3, 6, 6), size=(64, 64), mode="bilinear", align_corners=False)
     background = torch.where(kind <= 0, flat, torch.where(kind == 1, gradient, blotches))
-    alpha = rgba[:, 3:]
-    image = rgba[:, :3] * alpha + background * (1 - alpha)
+    image = over(rgba, background)
     image = F.interpolate(image, size=(size, size), mode="area")
     # 2. crop / zoom / shift / small rotation / mirror; a third of the views keep the whole sprite
     moved = (_rand(gen, count) < 0.67).float()
@@ -120,8 +120,7 @@ def as_tensor(images: np.ndarray) -> torch.Tensor:
 
 def on_white(rgba: torch.Tensor, size: int) -> torch.Tensor:
     """(B,4,H,W) → (B,3,size,size): the sprite as drawn, on white paper."""
-    small = F.interpolate(rgba, size=(size, size), mode="area")
-    return small[:, :3] * small[:, 3:] + (1 - small[:, 3:])
+    return over(F.interpolate(rgba, size=(size, size), mode="area"), 1.0)
 
 
 @torch.no_grad()
