@@ -8,7 +8,7 @@ against the prompts. Reports R-precision@1: how often the judge ranks the true p
 among all prompts (chance 1/64); the judge's mean cosine similarity to the true prompt; seconds per
 sprite.
 
-    python benchmarks/guide_quality.py [--drawers pixel sprite sprite:0] [--iterations 150] [--limit N]
+    python benchmarks/guide_quality.py [--drawers pixel sprite sprite:0] [--iterations 100] [--limit N] [--reference]
 
 A drawer written as name:N runs N iterations instead of --iterations (sprite:0 shows the sprite
 drawer's retrieval start alone, before the guide steers it).
@@ -17,11 +17,11 @@ drawer's retrieval start alone, before the guide steers it).
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -61,18 +61,24 @@ def among_random_others(scores: torch.Tensor, true: int, others: int, draws: int
     return (scores[picks].max(1).values < scores[true]).float().mean().item()
 
 
-def reference(prompt: str, pictures: np.ndarray) -> tuple[torch.Tensor, float]:
-    """The emoji the sprite drawer starts from, as Noto/Fluent drew it (not as the prior decodes it):
-    what a perfect prior would show, so its row is the most this judge can give such sprites."""
+def reference_drawer(cache: Path):
+    """Draws the emoji the sprite drawer starts from, as Noto/Fluent drew it (not as the prior
+    decodes it): what a perfect prior would show, so its row is the most this judge can give."""
     from pixray.guide.bank import best_entry
-    from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
-    from pixray.guide.train import as_tensor, on_white
+    from pixray.guide.prior import PRIOR_WEIGHTS, STYLES, SpritePrior
+    from pixray.guide.train import as_tensor, load_styles, on_white
     from pixray.perceptors import GUIDE_WEIGHTS
 
-    start = time.perf_counter()
     data = torch.load(PRIOR_WEIGHTS, weights_only=True)
-    entry = best_entry(data["bank"], SpritePrior.from_file(data), GUIDE_WEIGHTS, [prompt])
-    return on_white(as_tensor(pictures[entry:entry + 1]), 32), time.perf_counter() - start
+    prior = SpritePrior.from_file(data)
+    pictures = load_styles(STYLES, cache)[0]  # in the order of the prior's bank
+
+    def draw_reference(prompt: str) -> tuple[torch.Tensor, float]:
+        start = time.perf_counter()
+        entry = best_entry(data["bank"], prior, GUIDE_WEIGHTS, [prompt])
+        return on_white(as_tensor(pictures[entry:entry + 1]), 32), time.perf_counter() - start
+
+    return draw_reference
 
 
 def main() -> None:
@@ -93,7 +99,7 @@ def main() -> None:
     prompts = PROMPTS[: args.limit]
     with torch.no_grad():
         texts = judge.encode_text(prompts)
-    print(f"{len(prompts)} prompts, each judged against all {len(prompts)}; "
+    print(f"{len(prompts)} prompts, each judged against 20 candidates ({draws} random draws) and against all; "
           f"16 cutouts, 32x32 cells; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"| drawer | R-precision@1, 20 candidates | R-precision@1, all {len(prompts)} | mean judge similarity "
           f"| s per sprite |")
@@ -104,16 +110,14 @@ def main() -> None:
     for row in args.drawers + (["reference"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
         iterations = int(iterations) if iterations else args.iterations
-        hits, hits_of_20, sims, seconds = 0, [], [], []
         if row == "reference":
-            from pixray.guide.prior import STYLES
-            from pixray.guide.train import load_styles
-            pictures = load_styles(STYLES, args.cache)[0]  # in the order of the prior's bank
+            name, draw_one = "reference: the retrieved emoji itself", reference_drawer(args.cache)
+        else:
+            name = f"{drawer}, {iterations} iterations"
+            draw_one = functools.partial(draw, drawer=drawer, iterations=iterations, seed=args.seed, extra=extra)
+        hits, hits_of_20, sims, seconds = 0, [], [], []
         for i, prompt in enumerate(prompts):
-            if row == "reference":
-                image, took = reference(prompt, pictures)
-            else:
-                image, took = draw(prompt, drawer, iterations, args.seed, extra)
+            image, took = draw_one(prompt)
             with torch.no_grad():
                 small = F.interpolate(image, size=(judge.config.image_size,) * 2, mode="area")
                 scores = (judge.encode_image(small) @ texts.T)[0]
@@ -121,9 +125,8 @@ def main() -> None:
             hits_of_20.append(among_random_others(scores, i, 19, draws, seed=i))
             sims.append(float(scores[i]))
             seconds.append(took)
-        name = "reference: the retrieved emoji itself" if row == "reference" else f"{drawer}, {iterations} iterations"
-        print(f"| {name} | {statistics.mean(hits_of_20):.2f} | {hits / len(prompts):.2f} | {statistics.mean(sims):.3f} | "
-              f"{statistics.mean(seconds):.1f} |", flush=True)
+        print(f"| {name} | {statistics.mean(hits_of_20):.2f} | {hits / len(prompts):.2f} | "
+              f"{statistics.mean(sims):.3f} | {statistics.mean(seconds):.1f} |", flush=True)
 
 
 if __name__ == "__main__":
