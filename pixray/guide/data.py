@@ -57,7 +57,7 @@ def _read_json(tgz: Path, member: str):
 
 def _tags_by_code(cache: Path) -> dict[str, tuple[str, list[str]]]:
     data = _read_json(npm_tarball(PACKAGES["tags"], cache), "package/en/data.json")
-    return {e["hexcode"].replace("-FE0F", ""): (e.get("label", ""), e.get("tags", [])) for e in data}
+    return {_code(e["hexcode"]): (e.get("label", ""), e.get("tags", [])) for e in data}
 
 
 def captions_for(entry: dict, label: str, tags: list[str]) -> list[str]:
