@@ -82,7 +82,31 @@ class TextTower(nn.Module):
         return self.mlp(torch.stack(vectors))
 
 
-class GuideModel(nn.Module):
+class SavedModule(nn.Module):
+    """A module built from a dataclass config, saved as tensors and plain containers only, so
+    torch.load(..., weights_only=True) reads it. Subclasses name their format and config class."""
+
+    file_format: str
+    config_class: type
+
+    def to_file(self) -> dict:
+        return {"format": self.file_format, "config": asdict(self.config),
+                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
+
+    @classmethod
+    def from_file(cls, data: dict):
+        """The saved model, frozen for inference."""
+        if data.get("format") != cls.file_format:
+            raise ValueError(f"not a {cls.file_format} file")
+        model = cls(cls.config_class(**data["config"]))
+        model.load_state_dict(data["state_dict"])
+        return model.eval().requires_grad_(False)
+
+
+class GuideModel(SavedModule):
+    file_format = "pixray-guide-1"
+    config_class = GuideConfig
+
     def __init__(self, config: GuideConfig):
         super().__init__()
         self.config = config
@@ -95,16 +119,3 @@ class GuideModel(nn.Module):
 
     def encode_text(self, texts: list[str]) -> torch.Tensor:
         return F.normalize(self.text(texts), dim=-1)
-
-    def to_file(self) -> dict:
-        """What torch.save writes: tensors and plain containers only, so weights_only=True loads it."""
-        return {"format": "pixray-guide-1", "config": asdict(self.config),
-                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
-
-    @classmethod
-    def from_file(cls, data: dict) -> "GuideModel":
-        if data.get("format") != "pixray-guide-1":
-            raise ValueError("not a pixray guide file")
-        model = cls(GuideConfig(**data["config"]))
-        model.load_state_dict(data["state_dict"])
-        return model.eval().requires_grad_(False)

@@ -10,7 +10,7 @@ import argparse
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import is_validation
+from .model import SavedModule
 from .train import as_tensor, load_styles
 
 STYLES = ["google", "fluent"]  # the guide's styles (Apache-2.0, MIT): the prior ships in the package
@@ -38,7 +39,10 @@ def _block(cin: int, cout: int, down: bool) -> nn.Sequential:
     return nn.Sequential(conv, nn.GroupNorm(8, cout), nn.SiLU(), nn.Conv2d(cout, cout, 3, 1, 1), nn.SiLU())
 
 
-class SpritePrior(nn.Module):
+class SpritePrior(SavedModule):
+    file_format = "pixray-sprite-prior-1"
+    config_class = PriorConfig
+
     def __init__(self, config: PriorConfig):
         super().__init__()
         self.config = config
@@ -56,18 +60,6 @@ class SpritePrior(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (B,C,h,w) → RGBA sprites (B,4,size,size) in [0,1]."""
         return torch.sigmoid(self.decoder(z))
-
-    def to_file(self) -> dict:
-        return {"format": "pixray-sprite-prior-1", "config": asdict(self.config),
-                "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
-
-    @classmethod
-    def from_file(cls, data: dict) -> "SpritePrior":
-        if data.get("format") != "pixray-sprite-prior-1":
-            raise ValueError("not a pixray sprite prior file")
-        model = cls(PriorConfig(**data["config"]))
-        model.load_state_dict(data["state_dict"])
-        return model.eval().requires_grad_(False)
 
 
 def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=print) -> tuple[SpritePrior, dict]:
