@@ -36,7 +36,7 @@ setup(
         "notebook": ["ipython>=8"],
         # only to rebuild the embedded models (MODEL_CARD.md): renders the SVG emoji sets
         "guide": ["resvg-py>=0.5"],
-        "dev": ["pytest>=8", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23", "resvg-py>=0.5"],
+        "dev": ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23", "resvg-py>=0.5"],
     },
     entry_points={"console_scripts": ["pixray = pixray.cli:main"]},
 )

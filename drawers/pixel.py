@@ -135,7 +135,7 @@ class PixelDrawer(Drawer):
             return self.cells
         soft = self.cells.softmax(1)
         hard = F.one_hot(soft.argmax(1), len(self.palette)).permute(0, 3, 1, 2).to(soft.dtype)
-        choice = hard + soft - soft.detach()
+        choice = hard + (soft - soft.detach())  # exactly one-hot forward: (soft - soft) is exactly 0
         return torch.einsum("bkhw,kc->bchw", choice, self.palette)
 
     def cell_pixels(self) -> torch.Tensor:

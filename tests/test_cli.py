@@ -10,7 +10,7 @@ from pixray import WeightsUnavailableError
 from pixray.cli import build_parser, main
 from pixray.perceptors import load_perceptor, parse_model_name
 
-from .conftest import TINY
+from .conftest import TINY, isolated_env
 
 
 def test_cli_run_writes_files_and_a_summary(tmp_path, capsys):
@@ -66,28 +66,28 @@ def test_missing_weights_offline_give_one_clear_line(monkeypatch, tmp_path):
     assert "ViT-B/32" in message and "clip_models='ViT-B-32:/path/to/weights.pt'" in message
 
 
-def _run_cli(args, env_extra, timeout=300):
-    env = {**os.environ, **env_extra}
-    root = Path(__file__).resolve().parents[1]
+def _run_cli(args, env, timeout=300):
+    """The console command in a child process, in the test's own working folder."""
     return subprocess.run([sys.executable, "-m", "pixray.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=root, timeout=timeout)
+                          env=env, cwd=os.getcwd(), timeout=timeout)
 
 
 def test_console_run_offline_without_weights_has_no_traceback(tmp_path):
-    empty_cache = tmp_path / "hf"
     result = _run_cli(["--prompts", "a red apple", "--clip_models", "ViT-B/32", "--outdir", str(tmp_path / "o"),
-                       "--iterations", "1"],
-                      {"HF_HUB_OFFLINE": "1", "HF_HOME": str(empty_cache), "XDG_CACHE_HOME": str(empty_cache)})
+                       "--iterations", "1"], isolated_env(tmp_path / "home"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("pixray: error:")]
     assert len(errors) == 1 and "ViT-B/32" in errors[0] and "clip_models=" in errors[0]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_console_run_with_the_real_vit_b_32_architecture(tmp_path):
     out = tmp_path / "o"
     result = _run_cli(["--prompts", "a red apple", "--clip_models", "ViT-B-32:random", "--iterations", "2",
-                       "--num_cuts", "2", "--aspect", "square", "--scale", "0.5", "--outdir", str(out)], {})
+                       "--num_cuts", "2", "--aspect", "square", "--scale", "0.5", "--outdir", str(out)],
+                      isolated_env(tmp_path / "home"))
     assert result.returncode == 0, result.stderr
     assert (out / "output.png").is_file() and "wrote output.png" in result.stdout
 

@@ -16,6 +16,8 @@ from pixray.images import pil_to_tensor
 from pixray.session import Session
 from pixray.settings import resolve
 
+from .conftest import isolated_env
+
 TWEMOJI = Path(__file__).parent / "data" / "twemoji"
 CAPTIONS = {"1f34e": "a red apple", "1f31e": "a smiling sun", "1f438": "a green frog", "1f355": "a slice of pizza",
             "1f680": "a rocket", "1f40c": "a snail"}
@@ -83,12 +85,10 @@ def test_fallback_to_the_embedded_guide_says_so(monkeypatch, capsys):
 
 
 def test_offline_console_run_falls_back_and_writes_a_picture(tmp_path):
-    empty = tmp_path / "cache"
-    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(empty), "XDG_CACHE_HOME": str(empty)}
     out = tmp_path / "apple"
     result = subprocess.run([sys.executable, "-m", "pixray.cli", "--prompts", "a red apple", "--iterations", "3",
                              "--outdir", str(out)], capture_output=True, text=True, timeout=300,
-                            env={**__import__("os").environ, **env}, cwd=Path(__file__).resolve().parents[1])
+                            env=isolated_env(tmp_path / "home"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "using the embedded guide" in result.stderr and (out / "output.png").is_file()
     # recognisable: the independent judge (benchmarks/guide_quality.py) ranks the prompt first
