@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from pixray.images import tensor_to_pil
 from pixray.palettes import load_palette
+from pixray.quantize import to_space
 
 from .base import Drawer, DrawerOutput
 
@@ -58,7 +59,7 @@ def cell_index_map(pixel_type: str, cells: tuple[int, int], size: tuple[int, int
     return (row * cols + col).long(), (rows, cols)
 
 
-# Start logits at -LOGIT_SCALE * squared RGB distance: the nearest colour wins, by a margin Adam can move.
+# Start logits at -LOGIT_SCALE * squared distance (in palette_space): the nearest colour wins, by a margin Adam can move.
 LOGIT_SCALE = 10.0
 
 
@@ -110,11 +111,19 @@ class PixelDrawer(Drawer):
             if self.palette is None:
                 self.cells.copy_(start.to(self.device))
             else:
-                distance = (start.to(self.device)[:, None] - self.palette[None, :, :, None, None]).square().sum(2)
-                self.cells.copy_(-LOGIT_SCALE * distance)
+                self.cells.copy_(-LOGIT_SCALE * self._palette_distances(start).to(self.device))
             if self.alpha is not None:
                 opaque = torch.ones(1, 1, self.cells_h, self.cells_w)
                 self.alpha.copy_(opaque if image is not None else torch.rand(opaque.shape, generator=self.generator))
+
+    def _palette_distances(self, colors: torch.Tensor) -> torch.Tensor:
+        """(1,3,h,w) colours → (1,K,h,w) squared distances to the palette in `palette_space`, so the
+        start picks the colour the export would pick."""
+        space = self.settings.palette_space
+        cells = to_space(colors[0].permute(1, 2, 0).double().numpy(), space)           # (h,w,3)
+        palette = to_space(self.palette.cpu().double().numpy(), space)                 # (K,3)
+        distances = ((cells[None] - palette[:, None, None]) ** 2).sum(-1)              # (K,h,w)
+        return torch.from_numpy(distances).float()[None]
 
     def _cell_means(self, image: torch.Tensor) -> torch.Tensor:
         """Average of the image over each cell's pixels (cells with no pixel keep the noise's value)."""

@@ -1,11 +1,11 @@
-"""Conversions between PIL images and tensors, and image loading for init/image prompts."""
+"""Conversions between PIL images and tensors, and init images as tensors."""
 
 from __future__ import annotations
 
 import torch
 from PIL import Image, ImageOps
 
-from .errors import PixrayError
+from .image_files import open_image
 
 
 def tensor_to_pil(image: torch.Tensor) -> Image.Image:
@@ -29,15 +29,7 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     return data.view(rgb.height, rgb.width, 3).permute(2, 0, 1).unsqueeze(0).float() / 255
 
 
-def open_image(path: str) -> Image.Image:
-    try:
-        with Image.open(path) as image:
-            return ImageOps.exif_transpose(image).convert("RGB")
-    except (OSError, ValueError) as err:
-        raise PixrayError(f"cannot read image {path!r}: {err}") from None
-
-
-def load_image_tensor(path: str, size: tuple[int, int]) -> torch.Tensor:
+def load_image_tensor(path: str, size: tuple[int, int], setting: str = "init_image") -> torch.Tensor:
     """Load an image cropped to the aspect of `size` (centre) and resized to it: (1,3,H,W)."""
-    image = ImageOps.fit(open_image(path), size, method=Image.Resampling.LANCZOS)
+    image = ImageOps.fit(open_image(path, setting), size, method=Image.Resampling.LANCZOS)
     return pil_to_tensor(image)

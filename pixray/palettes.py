@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageColor
 
 from .errors import SettingsError
+from .image_files import open_image
 
 RGB = tuple[int, int, int]
 
@@ -57,6 +58,10 @@ _GRAY = re.compile(r"gr[ae]y(?:scale)?-?(\d+)")
 _PIXRAY_NAMES = {"pixel_green": (112, 255, 135), "pixel_orange": (255, 204, 51), "pixel_blue": (112, 135, 255),
                  "pixel_red": (255, 135, 112), "pixel_grayscale": (255, 255, 255)}
 PALETTE_FILE_SUFFIXES = (".hex", ".gpl", ".pal", ".act")
+# An indexed PNG holds 256 colours, and pixel-art palettes have far fewer; larger ones would only make
+# every step slower (a 100,000-colour palette took 150 s per iteration).
+MAX_COLORS = 256
+MAX_FILE_BYTES = 1 << 20  # a 256-colour palette file is a few KB
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -127,8 +132,8 @@ def parse_color(text: str) -> RGB:
 
 def ramp(colors: list[RGB], steps: int) -> list[RGB]:
     """`steps` colours spread evenly along the piecewise-linear path through `colors`."""
-    if steps < 1:
-        raise PaletteError("a ramp needs at least 1 step")
+    if not 1 <= steps <= MAX_COLORS:
+        raise PaletteError(f"a ramp needs between 1 and {MAX_COLORS} steps, not {steps}")
     if len(colors) == 1 or steps == 1:
         return [colors[0]]
     points = np.array(colors, dtype=np.float64)
@@ -251,14 +256,17 @@ def image_colors(image: Image.Image, count: int) -> list[RGB]:
 
 def _read_file(path: Path, steps: int | None) -> list[RGB]:
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise PaletteError(f"palette file '{path}' is a folder, not a file")
     if not path.is_file():
         raise PaletteError(f"palette file '{path}' does not exist")
     if suffix in IMAGE_SUFFIXES:
-        try:
-            with Image.open(path) as image:
-                return image_colors(image, steps or 16)
-        except OSError as err:
-            raise PaletteError(f"palette file '{path}': cannot read the image ({err})") from None
+        if not 1 <= (steps or 16) <= MAX_COLORS:
+            raise PaletteError(f"palette '{path}\\{steps}': an image gives between 1 and {MAX_COLORS} colours")
+        return image_colors(open_image(str(path), "palette"), steps or 16)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise PaletteError(f"palette file '{path}' is {path.stat().st_size:,} bytes; a palette file of at most "
+                           f"{MAX_COLORS} colours is far smaller (limit {MAX_FILE_BYTES:,} bytes)")
     try:
         reader = {".hex": _read_hex, ".gpl": _read_gpl, ".pal": _read_jasc, ".act": _read_act}[suffix]
         return reader(path)
@@ -267,7 +275,15 @@ def _read_file(path: Path, steps: int | None) -> list[RGB]:
 
 
 def load_palette(spec: str) -> Palette:
-    """Resolve a palette setting (name, file or DSL string) into a Palette; PaletteError if it cannot."""
+    """Resolve a palette setting (name, file or DSL string) into a Palette of at most MAX_COLORS
+    colours; PaletteError if it cannot."""
+    palette = _load(spec)
+    if len(palette) > MAX_COLORS:
+        raise PaletteError(f"palette {spec!r} has {len(palette):,} colours; at most {MAX_COLORS} are allowed")
+    return palette
+
+
+def _load(spec: str) -> Palette:
     text = spec.strip()
     key = text.lower()
     key = BUILTIN_ALIASES.get(key, key)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from .errors import SettingsError
 from .export import indexed_image, palette_indices, upscale_nearest, used_palette
-from .images import open_image
+from .image_files import open_image, to_rgb
 from .palettes import Palette, image_colors, load_palette
 from .quantize import DITHERS, SPACES
 
@@ -59,7 +59,7 @@ def pixelate(image, pixel_size=64, palette: str | Palette | None = None, dither:
                             "use it with dither='none'")
     if not 2 <= colors <= 256:
         raise SettingsError(f"setting 'colors': {colors} is out of range; allowed: between 2 and 256")
-    source = open_image(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else image.convert("RGB")
+    source = open_image(os.fspath(image), "input") if isinstance(image, (str, os.PathLike)) else to_rgb(image)
     cells = _grid(source, pixel_size)
     if not (1 <= cells[0] <= source.width and 1 <= cells[1] <= source.height):
         raise SettingsError(f"setting 'pixel_size': {cells[0]}x{cells[1]} must be between 1x1 and the image "

@@ -37,10 +37,41 @@ def to_space(rgb01: np.ndarray, space: str) -> np.ndarray:
     return srgb_to_oklab(rgb01) if space == "oklab" else np.asarray(rgb01, dtype=np.float64)
 
 
+# Rows compared per block in `nearest`: memory stays ~CHUNK_ELEMENTS floats for any image and palette.
+CHUNK_ELEMENTS = 1 << 21
+
+
+def _squared_distances(colors: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    return ((colors[:, None, :] - palette[None, :, :]) ** 2).sum(-1)
+
+
+def _blocks(count: int, palette_size: int) -> tuple[range, int]:
+    step = max(1, CHUNK_ELEMENTS // max(1, 3 * palette_size))
+    return range(0, count, step), step
+
+
 def nearest(colors: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Index of the nearest palette row for each row of `colors` (both (N,3) in the same space)."""
-    dists = ((colors[:, None, :] - palette[None, :, :]) ** 2).sum(-1)
-    return dists.argmin(1)
+    """Index of the nearest palette row for each row of `colors` (both (N,3) in the same space).
+    Exact differences (no |a|²-2ab+|b|² shortcut, which puts identical colours ~1e-4 apart), in blocks."""
+    starts, step = _blocks(len(colors), len(palette))
+    return np.concatenate([_squared_distances(colors[i:i + step], palette).argmin(1) for i in starts]
+                          or [np.zeros(0, dtype=np.int64)])
+
+
+def two_nearest(colors: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the nearest and the second-nearest palette row for each row of `colors`."""
+    if len(palette) < 2:
+        zeros = np.zeros(len(colors), dtype=np.int64)
+        return zeros, zeros
+    starts, step = _blocks(len(colors), len(palette))
+    firsts, seconds = [], []
+    for i in starts:
+        dists = _squared_distances(colors[i:i + step], palette)
+        first = dists.argmin(1)
+        dists[np.arange(len(first)), first] = np.inf
+        firsts.append(first)
+        seconds.append(dists.argmin(1))
+    return np.concatenate(firsts), np.concatenate(seconds)
 
 
 def bayer_matrix(n: int) -> np.ndarray:
@@ -51,13 +82,18 @@ def bayer_matrix(n: int) -> np.ndarray:
     return (m + 0.5) / (n * n) - 0.5
 
 
-def _palette_step(pal: np.ndarray) -> float:
-    """Typical distance between neighbouring palette colours: the ordered-dither amplitude."""
-    if len(pal) < 2:
-        return 0.0
-    d = np.sqrt(((pal[:, None] - pal[None]) ** 2).sum(-1))
-    np.fill_diagonal(d, np.inf)
-    return float(np.median(d.min(1)))
+def _ordered(pixels: np.ndarray, pal: np.ndarray, n: int) -> np.ndarray:
+    """Ordered dither between each pixel's two nearest palette colours: a pixel a fraction t of the way
+    from its nearest colour towards the next shows the next one where the Bayer threshold is below t.
+    A pixel that already is a palette colour (t = 0) keeps it everywhere."""
+    height, width = pixels.shape[:2]
+    flat = pixels.reshape(-1, 3)
+    first, second = two_nearest(flat, pal)
+    towards = pal[second] - pal[first]
+    length = (towards ** 2).sum(1)
+    t = ((flat - pal[first]) * towards).sum(1) / np.where(length > 0, length, 1)
+    thresholds = np.tile(bayer_matrix(n) + 0.5, (height // n + 1, width // n + 1))[:height, :width].reshape(-1)
+    return np.where(np.clip(t, 0, 1) > thresholds, second, first).reshape(height, width)
 
 
 def quantize(image: np.ndarray, palette: np.ndarray, dither: str = "none", space: str = "oklab") -> np.ndarray:
@@ -72,11 +108,7 @@ def quantize(image: np.ndarray, palette: np.ndarray, dither: str = "none", space
     if dither == "none":
         return nearest(pixels.reshape(-1, 3), pal).reshape(height, width)
     if dither.startswith("bayer"):
-        # Ordered dither: shift each pixel by its threshold, scaled to the palette's spacing.
-        n = int(dither[5:])
-        thresholds = np.tile(bayer_matrix(n), (height // n + 1, width // n + 1))[:height, :width]
-        shifted = pixels + thresholds[..., None] * _palette_step(pal)
-        return nearest(shifted.reshape(-1, 3), pal).reshape(height, width)
+        return _ordered(pixels, pal, int(dither[5:]))
     return _diffuse(pixels, pal, _KERNELS[dither])
 
 

@@ -21,7 +21,8 @@ from .losses.palette import PaletteLoss
 from .palettes import load_palette
 from .drawers import drawer_class
 from .drawers.grid import PixelGrid
-from .images import load_image_tensor, open_image, over, pil_to_tensor, tensor_to_pil
+from .image_files import open_image
+from .images import load_image_tensor, over, pil_to_tensor, tensor_to_pil
 from .outputs import OutputWriter, RunResult
 from .perceptors import ModelCache, Perceptor, parse_model_name
 from .prompts import PromptLoss, parse_prompt
@@ -95,7 +96,7 @@ class Session:
             self.custom_losses.append(PaletteLoss(settings, settings.palette_weight))
 
         # Image prompts are read once; each perceptor encodes them in _encode_prompts.
-        self.image_prompts = [(p, pil_to_tensor(open_image(p.text)).to(self.device))
+        self.image_prompts = [(p, pil_to_tensor(open_image(p.text, "image_prompts")).to(self.device))
                               for p in map(parse_prompt, settings.image_prompts)]
         cache = model_cache if model_cache is not None else ModelCache()
         self.perceptors: list[Perceptor] = [cache.get(parse_model_name(n), self.device)

@@ -149,3 +149,16 @@ def test_tile_mode_makes_the_seam_like_the_inside(quick, tmp_path, tile):
         assert _seam_ratio(sprite) < 1.0
     else:
         assert _seam_ratio(sprite) > 2.0  # the control: without tiling the ramp's jump stays
+
+
+@pytest.mark.parametrize("space", ["oklab", "rgb"])
+def test_hard_mode_start_picks_the_colour_the_export_picks(quick, tmp_path, space):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "init.png"
+    Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).save(path)
+    session = Session(resolve({**quick, "palette": "pico8", "palette_mode": "hard", "palette_space": space,
+                               "init_image": str(path), "size": (16, 12), "pixel_size": (16, 12)}))
+    palette = load_palette("pico8").array()
+    start = session.drawer.cells.argmax(1)[0].numpy()
+    expected = quantize(np.asarray(Image.open(path).convert("RGB")), palette, "none", space)
+    assert np.array_equal(start, expected)

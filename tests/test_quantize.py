@@ -8,6 +8,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from pixray.export import indexed_image
+from pixray.palettes import load_palette
 from pixray.quantize import DITHERS, bayer_matrix, quantize, srgb_to_oklab, to_space
 
 images = arrays(np.uint8, st.tuples(st.integers(1, 12), st.integers(1, 12), st.just(3)))
@@ -99,3 +100,30 @@ def test_error_diffusion_matches_lightness_on_average(dither):
 def test_unknown_dither_is_rejected():
     with pytest.raises(ValueError, match="dither 'sierra' is not one of none"):
         quantize(gradient(), BW, "sierra")
+
+
+@settings(max_examples=60, deadline=None)
+@given(palette=arrays(np.uint8, st.tuples(st.integers(1, 16), st.just(3))), data=st.data(),
+       dither=st.sampled_from(DITHERS), space=st.sampled_from(["oklab", "rgb"]))
+def test_an_image_made_of_palette_colours_comes_back_unchanged(palette, data, dither, space):
+    palette = np.unique(palette, axis=0)
+    height, width = data.draw(st.integers(1, 12)), data.draw(st.integers(1, 12))
+    chosen = data.draw(arrays(np.int64, (height, width), elements=st.integers(0, len(palette) - 1)))
+    indices = quantize(palette[chosen], palette, dither, space)
+    assert np.array_equal(palette[indices], palette[chosen])
+
+
+@pytest.mark.parametrize("name", ["pico8", "grayscale4", "gameboy", "c64"])
+@pytest.mark.parametrize("n", [2, 4, 8])
+def test_bayer_keeps_flat_blocks_of_each_palette_colour(name, n):
+    palette = load_palette(name).array()
+    blocks = np.repeat(palette[:, None, None, :], 8, 1).repeat(8, 2).reshape(-1, 8, 3)  # 8x8 of each colour
+    assert np.array_equal(palette[quantize(blocks, palette, f"bayer{n}")], blocks)
+
+
+def test_nearest_scales_to_large_images_and_palettes():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    palette = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    indices = quantize(image, palette, "bayer4")
+    assert indices.shape == (300, 400) and indices.max() < 256

@@ -1,3 +1,5 @@
+import torch
+
 from .base import Loss, LossContext
 
 
@@ -11,6 +13,10 @@ class PaletteLoss(Loss):
         if ctx.palette is None:
             return ctx.image.new_zeros(())
         pixels = ctx.image[0].flatten(1).T                       # (HW,3)
-        nearest = (pixels[:, None, :] - ctx.palette[None]).square().sum(-1).min(1).values
+        with torch.no_grad():  # which colour is nearest needs no gradient; find it block by block
+            step = max(1, (1 << 21) // (3 * len(ctx.palette)))
+            index = torch.cat([(chunk[:, None] - ctx.palette[None]).square().sum(-1).argmin(1)
+                               for chunk in pixels.split(step)])
+        nearest = (pixels - ctx.palette[index]).square().sum(-1)
         ramp = (ctx.iteration + 1) / max(1, ctx.iterations)
         return ramp * nearest.add(1e-8).sqrt().mean()
