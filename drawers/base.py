@@ -30,6 +30,7 @@ class Drawer(ABC):
     supports_hard_palette: ClassVar[bool] = False   # palette_mode="hard"
     supports_transparency: ClassVar[bool] = False   # transparent=True (synth returns RGBA)
     native_grid: ClassVar[bool] = False             # draws cells itself; otherwise pixel_size adds a PixelGrid
+    default_pixel_size: ClassVar[tuple[int, int] | None] = None  # a fixed grid (the output size follows it)
 
     @classmethod
     def resolve_settings(cls, settings) -> None:

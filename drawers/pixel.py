@@ -71,10 +71,13 @@ class PixelDrawer(Drawer):
 
     @classmethod
     def resolve_settings(cls, settings) -> None:
+        """Default grid: pixray's 80 cells across a wide picture (40 otherwise), divided by pixel_scale,
+        as whole-number square cells of the output size."""
         width, height = settings.size
         if settings.pixel_size is None:
-            cells_w = max(1, round(DEFAULT_GRID_WIDTH[settings.aspect] / settings.pixel_scale))
-            settings.pixel_size = (cells_w, max(1, round(cells_w * height / width)))
+            across = DEFAULT_GRID_WIDTH["widescreen" if width > height else "square"] / settings.pixel_scale
+            cell = max(1, round(width / max(1, round(across))))
+            settings.pixel_size = (max(1, width // cell), max(1, height // cell))
 
     def __init__(self, settings, device, generator):
         super().__init__(settings, device, generator)

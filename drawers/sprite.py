@@ -23,11 +23,10 @@ class SpriteDrawer(Drawer):
     default_learning_rate = 0.01  # measured (benchmarks/guide_quality.py): larger steps drift from the sprite
     supports_transparency = True
     native_grid = True
+    default_pixel_size = (32, 32)  # the prior's own resolution
 
     @classmethod
     def resolve_settings(cls, settings) -> None:
-        if settings.pixel_size is None:
-            settings.pixel_size = (32, 32)
         if not PRIOR_WEIGHTS.is_file():
             raise SettingsError(f"drawer 'sprite' needs {PRIOR_WEIGHTS}; rebuild it with python -m pixray.guide.prior")
 

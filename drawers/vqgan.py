@@ -30,16 +30,34 @@ def vqgan_dirs() -> list[Path]:
     return [cache, Path("models")]
 
 
-def find_vqgan_files(settings) -> tuple[str, str]:
-    """The config and checkpoint to load, or one line saying where to put them."""
+# The published architectures of taming's ImageNet models (their config files' model params), so
+# vqgan_checkpoint='random' needs no config file.
+_F16 = dict(double_z=False, z_channels=256, resolution=256, in_channels=3, out_ch=3, ch=128, ch_mult=[1, 1, 2, 2, 4],
+            num_res_blocks=2, attn_resolutions=[16], dropout=0.0)
+ARCHITECTURES = {
+    "imagenet_f16_16384": dict(embed_dim=256, n_embed=16384, ddconfig=_F16),
+    "imagenet_f16_1024": dict(embed_dim=256, n_embed=1024, ddconfig=_F16),
+}
+
+
+def find_vqgan_files(settings) -> tuple[str | None, str]:
+    """The config and checkpoint to load, or one line saying where to put them. A random checkpoint
+    without a config uses the named model's published architecture (config None)."""
+    if settings.vqgan_checkpoint == RANDOM and not settings.vqgan_config:
+        if settings.vqgan_model not in ARCHITECTURES:
+            raise SettingsError(f"setting 'vqgan_checkpoint': 'random' weights for {settings.vqgan_model!r} need "
+                                f"its vqgan_config (a taming .yaml); built in: {', '.join(ARCHITECTURES)}")
+        return None, RANDOM
     if settings.vqgan_config or settings.vqgan_checkpoint:
         if not (settings.vqgan_config and settings.vqgan_checkpoint):
             raise SettingsError("settings 'vqgan_config' and 'vqgan_checkpoint' go together: give both")
         for name in ("vqgan_config", "vqgan_checkpoint"):
             if name == "vqgan_checkpoint" and settings.vqgan_checkpoint == RANDOM:
                 continue
-            if not Path(getattr(settings, name)).is_file():
-                raise SettingsError(f"setting {name!r}: file {getattr(settings, name)!r} does not exist")
+            path = Path(getattr(settings, name))
+            if not path.is_file():
+                what = "is a folder, not a file" if path.is_dir() else "does not exist"
+                raise SettingsError(f"setting {name!r}: {str(path)!r} {what}")
         return settings.vqgan_config, settings.vqgan_checkpoint
     name = settings.vqgan_model
     for folder in vqgan_dirs():
@@ -76,9 +94,10 @@ class VQGANDrawer(Drawer):
     def __init__(self, settings, device, generator):
         super().__init__(settings, device, generator)
         checkpoint = None if settings.vqgan_checkpoint == RANDOM else settings.vqgan_checkpoint
+        config = settings.vqgan_config or ARCHITECTURES[settings.vqgan_model]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)  # random weights are the same in every run
-            self.model = load_vqgan(settings.vqgan_config, checkpoint).to(device)
+            self.model = load_vqgan(config, checkpoint, settings.vqgan_trust_checkpoint).to(device)
         self.width, self.height = settings.size
         factor = self.model.factor
         # Latents cover the output rounded up to the model's stride; the decode is centre-cropped.

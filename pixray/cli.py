@@ -128,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\npixray: interrupted at iteration {session.iteration if session else 0}{where}", file=sys.stderr)
         return 130
     names = ", ".join(p.name for p in result.files)
-    frames = len(list((result.outdir / "steps").glob("*.png")))
-    extra = f" and {frames} frames in steps/" if frames else ""
+    extra = f" and {result.frames} frames in steps/" if result.frames else ""
     print(f"pixray: wrote {names}{extra} to {result.outdir} (seed {result.seed})")
     return 0
 

@@ -11,3 +11,13 @@ class SettingsError(PixrayError, ValueError):
 
 class WeightsUnavailableError(PixrayError, RuntimeError):
     """Model weights are neither in the local cache nor downloadable."""
+
+
+class PixrayWarning(UserWarning):
+    """Something pixray did differently from what the settings might suggest; the run goes on."""
+
+
+def warn(message: str) -> None:
+    """One line about a setting that is allowed but probably not what the user meant."""
+    import warnings
+    warnings.warn(message, PixrayWarning, stacklevel=3)

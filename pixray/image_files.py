@@ -60,3 +60,11 @@ def open_image(path: str, setting: str = "image") -> Image.Image:
         if isinstance(err, SettingsError):
             raise
         raise SettingsError(f"{where} is not an image PIL can read ({err})") from None
+
+
+def image_size(path: str) -> tuple[int, int]:
+    """Width and height as the picture is shown (EXIF rotation applied), from the header only."""
+    with Image.open(path) as image:
+        width, height = image.size
+        orientation = image.getexif().get(0x0112, 1)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)

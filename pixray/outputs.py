@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from .errors import SettingsError
 from .version import __version__
 
 # Where a run's files go is not part of what made the picture, so it stays out of PNG metadata
@@ -20,11 +22,30 @@ from .version import __version__
 LOCATION_SETTINGS = ("outdir", "output", "overwrite")
 
 
+def _fill(template: str, now: time.struct_time) -> str:
+    return template.replace("%DATE%", time.strftime("%Y%m%d", now)).replace("%TIME%", time.strftime("%H%M%S", now))
+
+
+def check_outdir(template: str) -> None:
+    """Fail early, before any model loads, if the run's folder could not be made: the nearest existing
+    folder on its path must be a folder we can write into (tested with an unnamed temporary file)."""
+    existing = Path(_fill(template, time.localtime()).replace("%SEQ%", "001"))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SettingsError(f"setting 'outdir': {str(existing)!r} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise SettingsError(f"setting 'outdir': cannot write into {str(existing)!r} ({err.strerror or err})") from None
+
+
 def resolve_outdir(template: str, overwrite: bool = False, now: time.struct_time | None = None) -> Path:
     """Fill %DATE%/%TIME%/%SEQ% and create the folder. An existing non-empty folder is never reused
-    unless `overwrite`: %SEQ% takes the next free number, otherwise a _2, _3 ... suffix is added."""
-    now = now or time.localtime()
-    text = template.replace("%DATE%", time.strftime("%Y%m%d", now)).replace("%TIME%", time.strftime("%H%M%S", now))
+    unless `overwrite` (and never with %SEQ%, which always takes the next free number); otherwise a
+    _2, _3 ... suffix is added."""
+    text = _fill(template, now or time.localtime())
 
     def candidates():
         if "%SEQ%" in text:
@@ -35,11 +56,17 @@ def resolve_outdir(template: str, overwrite: bool = False, now: time.struct_time
             for suffix in range(2, 1_000_000):
                 yield Path(f"{text.rstrip('/')}_{suffix}")
 
+    reuse = overwrite and "%SEQ%" not in text
     for path in candidates():
-        if overwrite or not path.exists() or (path.is_dir() and not any(path.iterdir())):
-            path.mkdir(parents=True, exist_ok=True)
+        if reuse or not path.exists() or (path.is_dir() and not any(path.iterdir())):
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                continue  # a file of that name: try the next
+            except OSError as err:
+                raise SettingsError(f"setting 'outdir': cannot create {str(path)!r} ({err.strerror or err})") from None
             return path
-    raise RuntimeError(f"no free folder name for outdir {template!r}")
+    raise SettingsError(f"setting 'outdir': no free folder name for {template!r}")
 
 
 def png_metadata(settings: dict, seed: int, iteration: int) -> PngInfo:
@@ -90,6 +117,7 @@ class RunResult:
     seed: int = 0
     iterations: int = 0
     interrupted: bool = False
+    frames: int = 0          # progress frames this run wrote to steps/
 
 
 class OutputWriter:
@@ -100,6 +128,7 @@ class OutputWriter:
         self.settings["seed"] = seed  # the seed actually used, so the YAML reproduces the run
         self.seed = seed
         self.outdir = resolve_outdir(settings.outdir, settings.overwrite)
+        self._remove_stale_frames()
         self.settings_path = self.outdir / "settings.yaml"
         self.settings_path.write_text(yaml.safe_dump(self.settings, sort_keys=False, allow_unicode=True))
         self.output_name = settings.output
@@ -110,6 +139,12 @@ class OutputWriter:
                             if movie else 0)
         self.video, self.gif, self.fps = settings.video, settings.gif, settings.video_fps
         self.frames: list[Image.Image] = []
+        self.frames_written = 0
+
+    def _remove_stale_frames(self) -> None:
+        """A reused (overwrite) folder must not mix an earlier run's frames with this run's."""
+        for old in (self.outdir / "steps").glob("[0-9][0-9][0-9][0-9][0-9][0-9].png"):
+            old.unlink()
 
     def wants_frame(self, iteration: int) -> bool:
         return any(every and iteration % every == 0 for every in (self.save_every, self.movie_every))
@@ -122,6 +157,7 @@ class OutputWriter:
     def save_frame(self, image: Image.Image, iteration: int) -> None:
         if self.save_every and iteration % self.save_every == 0:
             self.save_png(image, self.outdir / "steps" / f"{iteration:06d}.png", iteration)
+            self.frames_written += 1
         if self.movie_every and iteration % self.movie_every == 0:
             self.frames.append(image.convert("RGB"))
 
@@ -143,4 +179,4 @@ class OutputWriter:
                 files.append(write_gif(frames, self.outdir / f"{stem}.gif", self.fps))
         files.append(self.settings_path)
         return RunResult(drawer_output.image, drawer_output.sprite, self.outdir, files, self.seed, iteration,
-                         interrupted)
+                         interrupted, self.frames_written)

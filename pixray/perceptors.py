@@ -159,7 +159,12 @@ def load_perceptor(spec: ModelSpec, device: torch.device) -> Perceptor:
 
     if spec.arch == EMBEDDED:
         from .guide.model import GuideModel
-        return EmbeddedPerceptor(spec, GuideModel.from_file(torch.load(spec.pretrained, weights_only=True))).to(device)
+        try:
+            model = GuideModel.from_file(torch.load(spec.pretrained, weights_only=True))
+        except Exception:  # pickle, zip, key and shape errors: any of them means "not a guide file"
+            raise SettingsError(f"setting 'clip_models': {spec.pretrained!r} is not an embedded guide weights "
+                                f"file (see MODEL_CARD.md)") from None
+        return EmbeddedPerceptor(spec, model).to(device)
     from open_clip.pretrained import get_pretrained_cfg
 
     kwargs = {}
@@ -180,8 +185,11 @@ def load_perceptor(spec: ModelSpec, device: torch.device) -> Perceptor:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             model = open_clip.create_model(spec.arch, pretrained=pretrained, device=device, **kwargs)
-    except RuntimeError as err:
-        if "download" in str(err).lower():
+    except Exception as err:
+        if spec.is_file:  # a file the user named that torch/open_clip cannot read as this model's weights
+            raise SettingsError(f"setting 'clip_models': {spec.pretrained!r} is not a checkpoint of {spec.arch} "
+                                f"weights (a PyTorch state dict or safetensors file open_clip can load)") from None
+        if isinstance(err, RuntimeError) and "download" in str(err).lower():
             raise WeightsUnavailableError(_download_hint(spec)) from None
         raise
     image_size = open_clip.get_model_preprocess_cfg(model).get("size", 224)

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from .errors import SettingsError
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf(?:inity)?|nan)"
+_COLON = r"(?<!\\):"  # a colon written as '\:' is part of the text
 
 
 @dataclass(frozen=True)
@@ -21,14 +22,20 @@ class ParsedPrompt:
     stop: float = -math.inf
 
 
-def parse_prompt(prompt: str) -> ParsedPrompt:
+def parse_prompt(prompt: str, setting: str = "prompts") -> ParsedPrompt:
     """Split 'text[:weight[:stop]]'. Only trailing numbers count as weight/stop, so text with colons
-    ('note: red', 'C:/img.png', 'https://...') stays intact."""
-    match = re.fullmatch(rf"(?s)(.*?)(?::({_NUMBER}))?(?::({_NUMBER}))?", prompt.strip())
-    text, weight, stop = match.group(1).strip(), match.group(2), match.group(3)
+    ('note: red', 'C:/img.png', 'https://...') stays intact; 'ten past 10\\:30' keeps a literal colon
+    before a number. Weights must be finite; a stop may be -inf (pixray's "never stop")."""
+    match = re.fullmatch(rf"(?s)(.*?)(?:{_COLON}({_NUMBER}))?(?:{_COLON}({_NUMBER}))?", prompt.strip(),
+                         flags=re.IGNORECASE)
+    text, weight, stop = match.group(1).strip().replace("\\:", ":"), match.group(2), match.group(3)
     if not text:
-        raise SettingsError(f"setting 'prompts': {prompt!r} has no text before its weight")
-    return ParsedPrompt(text, float(weight) if weight else 1.0, float(stop) if stop else -math.inf)
+        raise SettingsError(f"setting {setting!r}: {prompt!r} has no text before its weight")
+    parsed = ParsedPrompt(text, float(weight) if weight else 1.0, float(stop) if stop else -math.inf)
+    if not math.isfinite(parsed.weight) or math.isnan(parsed.stop) or parsed.stop == math.inf:
+        raise SettingsError(f"setting {setting!r}: {prompt!r} has weight {parsed.weight} and stop {parsed.stop}; "
+                            f"the weight must be a finite number and the stop finite or -inf")
+    return parsed
 
 
 def spherical_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

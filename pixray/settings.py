@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import sys
@@ -17,7 +18,10 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from .errors import SettingsError
+from .errors import SettingsError, warn
+from .image_files import image_size, open_image
+from .outputs import check_outdir
+from .palettes import PaletteError, load_palette, parse_color
 from .quantize import DITHERS, SPACES
 
 # ---------------------------------------------------------------------------------------------
@@ -48,8 +52,17 @@ def parse_name_list(value: Any) -> list[str]:
     return [str(p) for p in _as_list(value, ",")]
 
 
+def _finite(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
+
+
 def parse_float_list(value: Any) -> list[float]:
-    return [float(v) for v in _as_list(value, ",")] if not isinstance(value, (int, float)) else [float(value)]
+    return [_finite(v) for v in _as_list(value, ",")] if not isinstance(value, (int, float)) else [_finite(value)]
 
 
 def parse_pair(value: Any) -> tuple[int, int] | None:
@@ -68,7 +81,7 @@ def parse_pair(value: Any) -> tuple[int, int] | None:
         parts = parts * 2
     if len(parts) != 2:
         raise ValueError("expected WIDTH HEIGHT (e.g. 80 45 or 80x45)")
-    numbers = [float(p) for p in parts]
+    numbers = [_finite(p) for p in parts]
     if any(n != int(n) for n in numbers):
         raise ValueError("expected whole numbers")
     return int(numbers[0]), int(numbers[1])
@@ -93,6 +106,26 @@ def parse_seed(value: Any) -> int | str | None:
     return int(text) if re.fullmatch(r"-?\d+", text) else text
 
 
+def parse_outdir(value: Any) -> str:
+    """None means the default folder; an empty name would write into the working directory."""
+    if value is None:
+        return DEFAULT_OUTDIR
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    if not text.strip():
+        raise ValueError(f"an empty folder name; give a folder (default {DEFAULT_OUTDIR})")
+    return text
+
+
+def parse_output_name(value: Any) -> str:
+    """A .png file name inside outdir: no folders, so nothing is written outside the run's folder."""
+    text = str(value).strip()
+    if "/" in text or "\\" in text or text in (".", "..") or not text:
+        raise ValueError("must be a file name inside outdir (like picture.png), without folders or '..'")
+    if not text.lower().endswith(".png") or text.lower() == ".png":
+        raise ValueError("must be a .png file name (like picture.png)")
+    return text
+
+
 def parse_optional_str(value: Any) -> str | None:
     if value is None:
         return None
@@ -104,9 +137,7 @@ def _number(kind: type) -> Callable[[Any], Any]:
     def parse(value: Any):
         if value is None:
             return None
-        if isinstance(value, bool):
-            raise ValueError("expected a number")
-        number = float(value)
+        number = _finite(value)
         if kind is int:
             if number != int(number):
                 raise ValueError("expected a whole number")
@@ -131,6 +162,10 @@ def setting(default: Any, parse: Callable[[Any], Any], group: str, help: str, *,
     return field(default=default, metadata=meta)
 
 
+DEFAULT_OUTDIR = "outputs/%DATE%-%SEQ%"
+# The largest picture a run makes: beyond this a step needs gigabytes (the CLIP cutouts, the drawer).
+MAX_SIDE = 8192
+MAX_PIXELS = 4096 * 4096
 QUALITIES = ("draft", "normal", "better", "best")
 ASPECTS = ("square", "widescreen", "portrait")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -153,10 +188,11 @@ class Settings:
     drawer: str = setting("pixel", str, "drawer", "what draws the image")
     size: Any = setting(None, parse_pair, "drawer",
                         "output size in pixels, WIDTH HEIGHT (default: from aspect and scale)",
-                        metavar="N", nargs="+")
+                        minimum=1, maximum=MAX_SIDE, metavar="N", nargs="+")
     pixel_size: Any = setting(None, parse_pair, "drawer",
                               "pixel drawer grid in cells, WIDTH HEIGHT (default 80x45 widescreen, "
-                              "40x40 square, 40x50 portrait, divided by pixel_scale)", metavar="N", nargs="+")
+                              "40x40 square, 40x50 portrait, divided by pixel_scale)", minimum=1, maximum=MAX_SIDE,
+                              metavar="N", nargs="+")
     pixel_scale: float = setting(1.0, _number(float), "drawer", "divides the default pixel_size", minimum=0.01)
     aspect: str = setting("widescreen", str, "drawer", "image shape when size is not given", choices=ASPECTS)
     scale: float = setting(1.0, _number(float), "drawer", "multiplies the default output size",
@@ -173,7 +209,12 @@ class Settings:
     vqgan_config: Any = setting(None, parse_optional_str, "drawer", "VQGAN drawer: taming config .yaml "
                                 "(with vqgan_checkpoint, instead of vqgan_model)")
     vqgan_checkpoint: Any = setting(None, parse_optional_str, "drawer",
-                                    "VQGAN drawer: taming checkpoint .ckpt ('random': untrained weights, for tests)")
+                                    "VQGAN drawer: taming checkpoint .ckpt ('random': untrained weights of "
+                                    "vqgan_model's architecture, for tests)")
+    vqgan_trust_checkpoint: bool = setting(False, parse_bool, "drawer",
+                                           "VQGAN drawer: also load checkpoints that hold Python objects besides "
+                                           "weights (a full unpickle runs any code in the file: only for files "
+                                           "you trust)")
     strokes: int = setting(256, _number(int), "drawer", "clipdraw/line_sketch: number of strokes",
                            minimum=1, maximum=4096)
     stroke_length: float = setting(0.1, _number(float), "drawer",
@@ -236,10 +277,11 @@ class Settings:
     device: str = setting("auto", str, "optimisation", "where to compute (auto picks cuda, then mps, then cpu)",
                           choices=DEVICES)
     # output
-    outdir: str = setting("outputs/%DATE%-%SEQ%", str, "output",
+    outdir: str = setting(DEFAULT_OUTDIR, parse_outdir, "output",
                           "folder for this run; %DATE%, %TIME% and %SEQ% are filled in, and an existing "
                           "non-empty folder gets a new suffix unless overwrite is set")
-    output: str = setting("output.png", str, "output", "file name of the final image inside outdir")
+    output: str = setting("output.png", parse_output_name, "output",
+                          "file name (.png) of the final image inside outdir")
     overwrite: bool = setting(False, parse_bool, "output", "reuse outdir even if it already holds files")
     save_every: int = setting(10, _number(int), "output", "write a frame to outdir/steps every N iterations "
                               "(0 = never)", minimum=0)
@@ -294,7 +336,7 @@ def coerce(name: str, value: Any) -> Any:
     meta = FIELDS[name].metadata
     try:
         parsed = meta["parse"](value)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise SettingsError(f"setting {name!r}: cannot use {value!r}: {err}") from None
     _check_bounds(name, parsed)
     return parsed
@@ -325,14 +367,22 @@ def normalise(values: dict) -> dict:
 
 def load_yaml(path: str | os.PathLike) -> dict:
     """Read a YAML settings file into a normalised dict."""
+    where = f"config file {str(path)!r}"
+    if Path(path).is_dir():
+        raise SettingsError(f"{where} is a folder, not a YAML file")
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise SettingsError(f"config file {str(path)!r} does not exist") from None
+        raise SettingsError(f"{where} does not exist") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{where} is not a text (YAML) file") from None
     except yaml.YAMLError as err:
-        raise SettingsError(f"config file {str(path)!r} is not valid YAML: {str(err).splitlines()[0]}") from None
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise SettingsError(f"{where} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, dict):
-        raise SettingsError(f"config file {str(path)!r} must hold a mapping of setting: value")
+        raise SettingsError(f"{where} must hold a mapping of setting: value")
     return normalise(data)
 
 
@@ -348,6 +398,8 @@ QUALITY_PRESETS = {
 
 # Output size before `scale`, chosen so the pixel drawer's default grids divide it exactly.
 ASPECT_SIZES = {"square": (320, 320), "widescreen": (400, 225), "portrait": (320, 400)}
+# An init image no larger than this on either side is taken as a sprite: the grid becomes its pixels.
+SPRITE_SIDE = 256
 
 
 # With the embedded guide, the drawer that measured best (benchmarks/guide_quality.py, MODEL_CARD.md).
@@ -356,7 +408,8 @@ EMBEDDED_DRAWER = "sprite"
 
 def _fall_back_to_embedded(settings: Settings, values: dict) -> None:
     """Keep the preset's CLIP models that can load here; if none can, use the embedded guide (and,
-    unless the user chose them, its best drawer on a square canvas), and say so in one line."""
+    unless the user chose a drawer or gave an init image whose shape must be kept, its best drawer on a
+    square canvas), and say so in one line."""
     from . import perceptors
 
     wanted = settings.clip_models
@@ -366,43 +419,98 @@ def _fall_back_to_embedded(settings: Settings, values: dict) -> None:
         return
     settings.clip_models = [perceptors.EMBEDDED]
     how = ""
-    if "drawer" not in values:
+    if "drawer" not in values and settings.init_image is None:
         settings.drawer = EMBEDDED_DRAWER
         how = f" with the {EMBEDDED_DRAWER} drawer"
-        if "aspect" not in values and "size" not in values:
+        if not {"aspect", "size", "pixel_size"} & set(values):
             settings.aspect = "square"
     print(f"pixray: no CLIP weights for {', '.join(wanted)} here and no internet: using the embedded guide{how} "
           f"(small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
-def _check_inputs(settings: Settings) -> None:
-    """Checks that need no drawer or model: prompts, files, output name, learning-rate drops."""
+def _check_prompts(settings: Settings) -> None:
     from .prompts import parse_prompt
 
     if not settings.prompts and not settings.image_prompts:
         raise SettingsError("setting 'prompts': give at least one text prompt (or image_prompts)")
     for text in settings.prompts:
         parse_prompt(text)  # raises SettingsError on a malformed weight
+        if re.search(r"\d:\d+(?:\.\d*)?\s*$", text.strip()):
+            warn(f"setting 'prompts': in {text!r} the number after the last ':' is read as a weight; "
+                 f"write '\\:' for a literal colon (like 10\\:30)")
     for text in settings.image_prompts:
-        path = parse_prompt(text).text
-        if not Path(path).is_file():
-            raise SettingsError(f"setting 'image_prompts': file {path!r} does not exist")
-    if settings.init_image is not None and not Path(settings.init_image).is_file():
-        raise SettingsError(f"setting 'init_image': file {settings.init_image!r} does not exist")
+        open_image(parse_prompt(text, "image_prompts").text, "image_prompts")
+
+
+def _check_inputs(settings: Settings) -> None:
+    """Checks that need no drawer, model or torch: prompts, files, palette, output folder."""
+    _check_prompts(settings)
+    if settings.init_image is not None:
+        open_image(settings.init_image, "init_image")
     if (settings.init_weight or settings.init_clip_weight) and not settings.init_image:
         raise SettingsError("settings 'init_weight'/'init_clip_weight' need an init_image")
     for drop in settings.learning_rate_drops:
         if not 0 < drop < 100:
-            raise SettingsError(f"setting 'learning_rate_drops': {drop} is out of range; allowed: between 0 and 100")
-    if not settings.output.lower().endswith(".png"):
-        raise SettingsError(f"setting 'output': {settings.output!r} must be a .png file name")
+            raise SettingsError(f"setting 'learning_rate_drops': {drop} is out of range; allowed: more than 0 and "
+                                f"less than 100 (percent of the iterations)")
+    if settings.palette is not None:
+        load_palette(settings.palette)  # raises PaletteError naming the file and line
+    elif settings.dither != "none":
+        warn(f"setting 'dither': {settings.dither!r} has no effect without a palette; set palette too")
+    if "edge" in [entry.partition(":")[0].strip().lower() for entry in settings.custom_loss]:
+        try:
+            parse_color(settings.edge_color)
+        except PaletteError as err:
+            raise SettingsError(f"setting 'edge_color': {err}") from None
+    check_outdir(settings.outdir)
+
+
+def _shape(settings: Settings, values: dict, drawer) -> None:
+    """Output size and cell grid. Cells are whole numbers of pixels unless the user's own size and grid
+    disagree: a given grid picks the size (a whole multiple of it), a given size picks the grid, an init
+    image with neither (and no aspect) lends its shape."""
+    if settings.pixel_size is None and drawer.default_pixel_size is not None:
+        settings.pixel_size = drawer.default_pixel_size
+    if settings.init_image is not None and not {"size", "pixel_size", "aspect"} & set(values):
+        width, height = image_size(settings.init_image)
+        if max(width, height) <= SPRITE_SIDE and drawer.native_grid and drawer.default_pixel_size is None:
+            settings.pixel_size = (width, height)  # a sprite: refine it cell for cell
+        else:
+            longest = max(ASPECT_SIZES["widescreen"]) * settings.scale
+            factor = longest / max(width, height)
+            settings.size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    base_w, base_h = ASPECT_SIZES[settings.aspect]
+    base_w, base_h = base_w * settings.scale, base_h * settings.scale
+    if settings.size is None and settings.pixel_size is not None:
+        cells_w, cells_h = settings.pixel_size
+        factor = max(1, round(min(base_w / cells_w, base_h / cells_h)))
+        settings.size = (cells_w * factor, cells_h * factor)
+    if settings.size is None:
+        settings.size = (max(1, round(base_w)), max(1, round(base_h)))
+    given = "size" if "size" in values else "size (from aspect and scale)"
+    _check_bounds("size", settings.size)
+    if settings.size[0] * settings.size[1] > MAX_PIXELS:
+        raise SettingsError(f"setting 'size': {settings.size[0]}x{settings.size[1]} ({given}) has more than "
+                            f"{MAX_PIXELS:,} pixels; allowed: up to 4096x4096 or the same area")
+    drawer.resolve_settings(settings)
+    if settings.pixel_size is None:
+        return
+    (cells_w, cells_h), (width, height) = settings.pixel_size, settings.size
+    if not (1 <= cells_w <= width and 1 <= cells_h <= height):
+        raise SettingsError(f"setting 'pixel_size': {cells_w}x{cells_h} cells must be between 1x1 and the "
+                            f"output size {width}x{height}")
+    if settings.pixel_type == "rect" and (width % cells_w or height % cells_h):
+        fit = max(1, min(width // cells_w, height // cells_h))
+        if "size" not in values:  # the size was ours to choose: make every cell `fit` pixels
+            settings.size = (cells_w * fit, cells_h * fit)
+            return
+        warn(f"setting 'size': {width}x{height} is not a whole multiple of the {cells_w}x{cells_h} cells, so "
+             f"cells differ by a pixel (mixels); {cells_w * fit}x{cells_h * fit} would give {fit}-pixel cells")
 
 
 def resolve(values: dict) -> Settings:
-    """Build validated Settings from explicit user values: presets fill only what was not given."""
-    from . import perceptors  # local: keeps `import pixray.settings` free of torch
-    from .drawers import drawer_class
-
+    """Build validated Settings from explicit user values: presets fill only what was not given.
+    Checks that need no torch run first, so a typo costs milliseconds."""
     values = normalise(values)
     settings = Settings(**values)
     preset = QUALITY_PRESETS[settings.quality]
@@ -410,19 +518,19 @@ def resolve(values: dict) -> Settings:
         if name not in values or values[name] in (None, []):
             setattr(settings, name, list(value) if isinstance(value, list) else value)
     _check_inputs(settings)
+
+    from . import perceptors
+    from .drawers import drawer_class
+    from .losses import parse_custom_loss
+
+    for entry in settings.custom_loss:
+        parse_custom_loss(entry)  # raises on unknown names and bad weights
     if not values.get("clip_models"):  # after the cheap checks: this may probe the network
         _fall_back_to_embedded(settings, values)
-
     try:
         drawer = drawer_class(settings.drawer)
     except KeyError as err:
         raise SettingsError(f"setting 'drawer': {err.args[0]}") from None
-    if settings.size is None:
-        base_w, base_h = ASPECT_SIZES[settings.aspect]
-        settings.size = (max(1, round(base_w * settings.scale)), max(1, round(base_h * settings.scale)))
-    _check_bounds("size", settings.size)
-    if min(settings.size) < 1:
-        raise SettingsError(f"setting 'size': {settings.size} must be at least 1x1 pixels")
     if settings.palette_mode == "hard" and not drawer.supports_hard_palette:
         raise SettingsError(f"setting 'palette_mode': 'hard' does not work with drawer {settings.drawer!r}; "
                             f"allowed: soft, export")
@@ -430,12 +538,7 @@ def resolve(values: dict) -> Settings:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} needs a palette")
     if settings.transparent and not drawer.supports_transparency:
         raise SettingsError(f"setting 'transparent': drawer {settings.drawer!r} has no alpha channel")
-    drawer.resolve_settings(settings)
-    if settings.pixel_size is not None:  # the pixel drawer's grid, or any drawer's PixelGrid
-        (cells_w, cells_h), (width, height) = settings.pixel_size, settings.size
-        if not (1 <= cells_w <= width and 1 <= cells_h <= height):
-            raise SettingsError(f"setting 'pixel_size': {cells_w}x{cells_h} cells must be between 1x1 and the "
-                                f"output size {width}x{height}")
+    _shape(settings, values, drawer)
     if settings.learning_rate is None:
         settings.learning_rate = drawer.default_learning_rate
 
@@ -450,15 +553,4 @@ def resolve(values: dict) -> Settings:
         import torch
         if not torch.backends.mps.is_available():
             raise SettingsError("setting 'device': mps was asked for but is not available; allowed here: auto, cpu")
-    if settings.palette is not None:
-        from .palettes import load_palette
-        load_palette(settings.palette)  # raises PaletteError naming the file and line
-    from .losses import parse_custom_loss
-    loss_names = [parse_custom_loss(entry)[0] for entry in settings.custom_loss]  # raises on bad entries
-    if "edge" in loss_names:
-        from .palettes import PaletteError, parse_color
-        try:
-            parse_color(settings.edge_color)
-        except PaletteError as err:
-            raise SettingsError(f"setting 'edge_color': {err}") from None
     return settings

@@ -7,6 +7,8 @@ state dicts load as they are. Checked against taming's own outputs in tests/test
 
 from __future__ import annotations
 
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -222,21 +224,32 @@ def read_config(path: str | Path) -> dict:
     return params
 
 
-def _state_dict(checkpoint_path: Path) -> dict:
+def _state_dict(checkpoint_path: Path, trust: bool = False) -> dict:
+    """Weights only, unless the user trusts the file: a full unpickle can run code from it."""
     try:
-        data = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    except Exception as safe_error:  # old Lightning checkpoints may pickle extra objects
-        if "weights_only" not in str(safe_error).lower() and "unpickl" not in str(safe_error).lower():
-            raise PixrayError(f"cannot read VQGAN checkpoint {str(checkpoint_path)!r}: {safe_error}") from None
-        data = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        data = torch.load(checkpoint_path, map_location="cpu", weights_only=not trust)
+    except pickle.UnpicklingError:
+        raise PixrayError(f"setting 'vqgan_checkpoint': {str(checkpoint_path)!r} holds Python objects besides "
+                          f"weights, and loading them could run code from the file; if you trust where it came "
+                          f"from, set vqgan_trust_checkpoint=true") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise PixrayError(f"setting 'vqgan_checkpoint': {str(checkpoint_path)!r} is not a taming checkpoint "
+                          f"({reason})") from None
+    if not isinstance(data, dict):
+        raise PixrayError(f"setting 'vqgan_checkpoint': {str(checkpoint_path)!r} is not a taming checkpoint")
     return data.get("state_dict", data)
 
 
-def load_vqgan(config_path: str | Path, checkpoint_path: str | Path | None) -> VQGAN:
-    """Build the network from a taming config and load its checkpoint (None: random weights)."""
-    model = VQGAN(**read_config(config_path))
+def load_vqgan(config: str | Path | dict, checkpoint_path: str | Path | None, trust: bool = False) -> VQGAN:
+    """Build the network from a taming config (a file, or its model params) and load its checkpoint
+    (None: random weights). `trust` allows a full unpickle of the checkpoint (the user's explicit choice)."""
+    model = VQGAN(**(config if isinstance(config, dict) else read_config(config)))
     if checkpoint_path is not None:
-        state = _state_dict(Path(checkpoint_path))
+        if trust:
+            warnings.warn(f"vqgan_trust_checkpoint: unpickling {str(checkpoint_path)!r} fully; this runs any "
+                          f"code the file contains", stacklevel=2)
+        state = _state_dict(Path(checkpoint_path), trust)
         wanted = model.state_dict().keys()
         missing = [k for k in wanted if k not in state]
         if missing:

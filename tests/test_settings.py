@@ -102,10 +102,10 @@ def test_invalid_values_name_the_setting_and_what_is_allowed(key, value, message
     (dict(prompts="x", drawer="oil"), r"'drawer': 'oil' is not one of clipdraw, line_sketch, pixel, sprite, vqgan"),
     (dict(prompts="x", size=(32, 32), pixel_size=(64, 8)), r"'pixel_size': 64x8 cells must be"),
     (dict(prompts="x", learning_rate_drops=[120]), r"'learning_rate_drops': 120.0 is out of range"),
-    (dict(prompts="x", init_image="/no/such.png"), r"'init_image': file '/no/such.png' does not exist"),
-    (dict(prompts="x", image_prompts="/no/such.png:2"), r"'image_prompts': file '/no/such.png' does not"),
+    (dict(prompts="x", init_image="/no/such.png"), r"'init_image': '/no/such.png' does not exist"),
+    (dict(prompts="x", image_prompts="/no/such.png:2"), r"'image_prompts': '/no/such.png' does not"),
     (dict(prompts="x", clip_models="ViT-Q/99"), r"'clip_models': unknown model 'ViT-Q/99'"),
-    (dict(prompts="x", output="out.jpg"), r"'output': 'out.jpg' must be a .png"),
+    (dict(prompts="x", output="out.jpg"), r"'output': cannot use 'out.jpg': must be a .png"),
 ])
 def test_resolve_rejects_bad_combinations(values, message):
     with pytest.raises(SettingsError, match=message):
