@@ -50,6 +50,7 @@ def test_cli_done_when_castle_in_pico8(tmp_path):
         assert colours(image) <= PICO8 and sprite.size == (64, 36) and sprite.mode == "P"
 
 
+@pytest.mark.filterwarnings("ignore:setting 'size'.*mixels")  # uneven cells on purpose
 @settings(max_examples=25, deadline=None)
 @given(width=st.integers(1, 90), height=st.integers(1, 60), data=st.data())
 def test_any_size_and_grid_are_honoured_exactly(width, height, data):

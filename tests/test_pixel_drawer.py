@@ -19,6 +19,7 @@ def test_registry_gives_the_pixel_drawer():
     assert drawer_class("pixel") is PixelDrawer
 
 
+@pytest.mark.filterwarnings("ignore:setting 'size'.*mixels")  # uneven cells on purpose
 @pytest.mark.parametrize("size, cells", [((64, 48), (16, 12)), ((70, 45), (16, 9)), ((33, 17), (33, 17))])
 def test_synth_shape_range_and_cells(size, cells):
     drawer, _ = make(size=size, pixel_size=cells)

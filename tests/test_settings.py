@@ -53,6 +53,7 @@ def test_scale_and_pixel_scale():
     assert settings.pixel_size == (20, 20)
 
 
+@pytest.mark.filterwarnings("ignore:setting 'size'.*mixels")  # uneven cells on purpose
 def test_explicit_size_and_pixel_size_win_and_accept_many_spellings():
     assert apply(prompts="x", size="300x200", pixel_size="30 20").size == (300, 200)
     assert apply(prompts="x", size=[300, 200], pixel_size=30).pixel_size == (30, 30)
