@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
+import re
 import sys
+import warnings
 
-from .errors import PixrayError
-from .settings import ALIASES, Settings, load_yaml, normalise, resolve
+from .errors import PixrayError, SettingsError
+from .settings import ALIASES, Settings, canonical_name, load_yaml, normalise, resolve
+from .signals import Terminated
 
 GROUP_TITLES = {
     "prompts": "prompts",
@@ -77,7 +81,7 @@ def _add_pixelate_command(commands) -> None:
 
 
 def _pixelate(args: dict) -> int:
-    from .pixelate import pixelate, save_pixel_art
+    from .pixelation import pixelate, save_pixel_art
 
     art = pixelate(args["input"], pixel_size=args["pixel_size"], palette=args["palette"], dither=args["dither"],
                    colors=args["colors"], scale=args["scale"], palette_space=args["palette_space"],
@@ -103,10 +107,43 @@ def _progress_bar(total: int):
     return update, bar
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"pixray: warning: {message}", file=sys.stderr)
+
+
+_NUMBER = re.compile(r"-\d|-\.\d")
+
+
+def _check_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """Name an unknown flag and the closest real ones (argparse would call a flag's value an unknown
+    COMMAND). Other spellings of a known setting ('-lr', '--Pixel-Size') become its flag."""
+    known = parser._option_string_actions
+    checked = []
+    for token in argv:
+        flag, eq, value = token.partition("=")
+        if token.startswith("-") and not _NUMBER.match(token) and flag not in known:
+            try:
+                flag = f"--{canonical_name(flag)}"
+            except SettingsError:
+                names = [f.name for f in dataclasses.fields(Settings)] + ["config"]
+                close = difflib.get_close_matches(flag.lstrip("-").replace("-", "_"), names, n=2)
+                hint = f" (did you mean {' or '.join('--' + c for c in close)}?)" if close else \
+                    " (pixray --help lists them)"
+                raise SettingsError(f"unknown setting {flag}{hint}") from None
+            token = flag + eq + value
+        checked.append(token)
+    return checked
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = vars(build_parser().parse_args(argv))
+    warnings.showwarning = _print_warning
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     session = None
     try:
+        if not argv or argv[0] != "pixelate":
+            argv = _check_flags(parser, argv)
+        args = vars(parser.parse_args(argv))
         if args.pop("command", None) == "pixelate":
             return _pixelate(args)
         values = load_yaml(args.pop("config")) if "config" in args else {}
@@ -121,12 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         result = session.run(callback=update, every=1)
         bar.close()
     except PixrayError as err:
-        print(f"pixray: error: {err}", file=sys.stderr)
+        saved = f"; saved the last good picture in {session.outdir}" if session and session.result else ""
+        print(f"pixray: error: {err}{saved}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         where = f"; saved the current image and settings in {session.outdir}" if session and session.outdir else ""
-        print(f"\npixray: interrupted at iteration {session.iteration if session else 0}{where}", file=sys.stderr)
-        return 130
+        what = "stopped (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        print(f"\npixray: {what} at iteration {session.iteration if session else 0}{where}", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
     names = ", ".join(p.name for p in result.files)
     extra = f" and {result.frames} frames in steps/" if result.frames else ""
     print(f"pixray: wrote {names}{extra} to {result.outdir} (seed {result.seed})")

@@ -21,3 +21,7 @@ def warn(message: str) -> None:
     """One line about a setting that is allowed but probably not what the user meant."""
     import warnings
     warnings.warn(message, PixrayWarning, stacklevel=3)
+
+
+class NonFiniteLossError(PixrayError, ArithmeticError):
+    """The loss or its gradients stopped being finite numbers; the last good picture is kept."""

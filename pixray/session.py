@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .cutouts import Cutouts
+from .errors import NonFiniteLossError
 from .export import finalize
 from .losses import LossContext, build_losses, neighbour_differences
 from .losses.palette import PaletteLoss
@@ -25,8 +26,10 @@ from .image_files import open_image
 from .images import load_image_tensor, over, pil_to_tensor, tensor_to_pil
 from .outputs import OutputWriter, RunResult
 from .perceptors import ModelCache, Perceptor, parse_model_name
-from .prompts import PromptLoss, parse_prompt
+from .losses.prompt import PromptLoss
+from .prompts import parse_prompt
 from .settings import Settings
+from .signals import deferred_interrupts, terminate_as_interrupt
 
 
 def resolve_seed(seed: int | str | None) -> int:
@@ -148,6 +151,7 @@ class Session:
             parts["init_image pixels"] = self.settings.init_weight * distance(rgb, self.init_image)
         total = torch.stack(list(parts.values())).sum()
         total.backward()
+        self._check_finite(total, parts)  # before the step: the parameters stay the last good ones
         self.optimizer.step()
         self.drawer.clamp()
         self.iteration += 1
@@ -155,6 +159,16 @@ class Session:
             for group in self.optimizer.param_groups:
                 group["lr"] *= 0.1
         return {"total": float(total.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
+
+    def _check_finite(self, total: torch.Tensor, parts: dict[str, torch.Tensor]) -> None:
+        grads = [p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if bool(torch.isfinite(total)) and all(bool(torch.isfinite(g).all()) for g in grads):
+            return
+        bad = [name for name, value in parts.items() if not bool(torch.isfinite(value))]
+        what = f"the loss ({', '.join(bad)})" if bad else "a gradient"
+        raise NonFiniteLossError(f"{what} stopped being a finite number at iteration {self.iteration + 1}; "
+                                 f"kept the picture of iteration {self.iteration} (a lower learning_rate or "
+                                 f"smaller loss weights may help)")
 
     def _random_roll(self, image: torch.Tensor) -> torch.Tensor:
         """Shift the picture circularly so the wrap-around seam lands inside the cutouts."""
@@ -195,22 +209,24 @@ class Session:
                     writer.save_frame(progress.image, it)
                 if (every and it % every == 0) or it == settings.iterations:
                     yield progress
-        except (KeyboardInterrupt, GeneratorExit):
+        except (KeyboardInterrupt, GeneratorExit, NonFiniteLossError):
             self.result = self._finish(writer, interrupted=True)
             raise
         self.result = self._finish(writer, interrupted=False)
 
     def _finish(self, writer: OutputWriter | None, interrupted: bool) -> RunResult:
-        output = finalize(self.drawer.export(), self.settings)
-        if writer:
-            return writer.finish(output, self.iteration, interrupted)
-        return RunResult(output.image, output.sprite, None, [], self.seed, self.iteration, interrupted)
+        with deferred_interrupts(stopping=interrupted):  # a second Ctrl-C must not cut the files short
+            output = finalize(self.drawer.export(), self.settings)
+            if writer:
+                return writer.finish(output, self.iteration, interrupted)
+            return RunResult(output.image, output.sprite, None, [], self.seed, self.iteration, interrupted)
 
     def run(self, callback: Callable[[Progress], None] | None = None, every: int | None = None,
             write_files: bool = True) -> RunResult:
-        """Run to the end (see `run_iter`); `callback` gets the progress reports."""
+        """Run to the end (see `run_iter`); `callback` gets the progress reports. SIGTERM stops the run
+        like Ctrl-C: the current picture and settings are written, then the exception propagates."""
         steps = self.run_iter(every, write_files)
-        with closing(steps):  # a callback's Ctrl-C closes the generator, which writes the outputs
+        with terminate_as_interrupt(), closing(steps):  # closing: a callback's Ctrl-C still writes the outputs
             for progress in steps:
                 if callback:
                     callback(progress)

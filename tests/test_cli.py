@@ -45,8 +45,9 @@ def test_argparse_rejects_bad_choices_and_unknown_flags(capsys):
         main(["--prompts", "x", "--quality", "ultra"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'ultra'" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["--prompts", "x", "--iteratons", "3"])
+    assert main(["--prompts", "x", "--iteratons", "3"]) == 2
+    assert capsys.readouterr().err.strip() == ("pixray: error: unknown setting --iteratons "
+                                               "(did you mean --iterations?)")
 
 
 def test_help_groups_settings_by_area():

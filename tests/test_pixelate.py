@@ -6,7 +6,7 @@ import pixray.perceptors as perceptors
 from pixray import SettingsError
 from pixray.cli import main
 from pixray.palettes import load_palette
-from pixray.pixelate import pixelate, remove_stray_pixels, save_pixel_art
+from pixray.pixelation import pixelate, remove_stray_pixels, save_pixel_art
 
 GAMEBOY = {tuple(c) for c in load_palette("gameboy").colors}
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from pixray import SettingsError
-from pixray.prompts import ParsedPrompt, PromptLoss, parse_prompt, spherical_distance
+from pixray.losses.prompt import PromptLoss, spherical_distance
+from pixray.prompts import ParsedPrompt, parse_prompt
 
 
 @pytest.mark.parametrize("text, expected", [
