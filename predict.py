@@ -8,12 +8,13 @@ from typing import Iterator
 
 from cog import BasePredictor, Input, Path
 
+from pixray.drawers import BUILTIN
 from pixray.perceptors import ModelCache
 from pixray.quantize import DITHERS
 from pixray.session import Session
-from pixray.settings import ASPECTS, QUALITIES, resolve
+from pixray.settings import ASPECT_SIZES, ASPECTS, QUALITIES, resolve
 
-DRAWERS = ["pixel", "clipdraw", "line_sketch", "vqgan"]
+DRAWERS = list(BUILTIN)
 
 
 class Predictor(BasePredictor):
@@ -44,7 +45,8 @@ class Predictor(BasePredictor):
         values = dict(prompts=prompts, drawer=drawer, aspect=aspect, quality=quality, dither=dither,
                       display_every=display_every, save_every=0, outdir=tempfile.mkdtemp(prefix="pixray-"))
         if pixel_width:
-            values["pixel_size"] = (pixel_width, pixel_height or pixel_width)
+            base_w, base_h = ASPECT_SIZES[aspect]
+            values["pixel_size"] = (pixel_width, pixel_height or max(1, round(pixel_width * base_h / base_w)))
         if palette.strip():
             values["palette"] = palette
         if iterations:

@@ -33,7 +33,7 @@ setup(
     ],
     extras_require={
         "cog": ["cog>=0.23"],
-        "notebook": ["ipython>=8"],
+        "notebook": ["ipython>=8", "ipywidgets>=8"],
         # only to rebuild the embedded models (MODEL_CARD.md): renders the SVG emoji sets
         "guide": ["resvg-py>=0.5"],
         "dev": ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23", "resvg-py>=0.5"],

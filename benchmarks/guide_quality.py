@@ -75,7 +75,7 @@ def reference_drawer(cache: Path):
 
     def draw_reference(prompt: str) -> tuple[torch.Tensor, float]:
         start = time.perf_counter()
-        entry = best_entry(data["bank"], prior, GUIDE_WEIGHTS, [prompt])
+        entry, _ = best_entry(data["bank"], prior, GUIDE_WEIGHTS, [prompt])
         return on_white(as_tensor(pictures[entry:entry + 1]), 32), time.perf_counter() - start
 
     return draw_reference

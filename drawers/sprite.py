@@ -7,8 +7,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pixray.errors import SettingsError
-from pixray.guide.bank import closest, on_paper
+from pixray.errors import SettingsError, warn
+from pixray.guide.bank import best_entry, on_paper
+from pixray.guide.model import words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
 from pixray.perceptors import GUIDE_WEIGHTS
 from pixray.prompts import parse_prompt
@@ -42,11 +43,19 @@ class SpriteDrawer(Drawer):
                              requires_grad=True)
 
     def _closest_sprite(self) -> torch.Tensor | None:
-        """The bank latent that best matches the prompts (pixray/guide/bank.py)."""
+        """The bank latent that best matches the prompts (pixray/guide/bank.py); says so when the guide
+        does not know the prompt's words, since the start is then a guess."""
         wanted = [p.text for p in map(parse_prompt, self.settings.prompts) if p.weight > 0]
         if self.bank is None or not wanted:
             return None
-        return closest(self.bank, self.prior, GUIDE_WEIGHTS, wanted)
+        entry, unknown = best_entry(self.bank, self.prior, GUIDE_WEIGHTS, wanted)
+        prompt_words = [w for text in wanted for w in words(text)]
+        if unknown or not prompt_words:
+            partly = 0 < len(unknown) < len(prompt_words)
+            what = f"the words {', '.join(map(repr, unknown))}" if partly else "any of the words"
+            warn(f"drawer 'sprite': the embedded guide does not know {what} of {' | '.join(wanted)!r}; "
+                 f"it starts from the emoji {self.bank['captions'][entry]!r}")
+        return self.bank["latents"][entry].float()[None]
 
     def init_from_image(self, image):
         start = torch.randn(self.z.shape, generator=self.generator)

@@ -3,7 +3,8 @@ python examples/sprite_transparency.py "a knight with a sword" [--clip_models ..
 
 import argparse
 
-import pixray
+from pixray import Session
+from pixray.settings import resolve
 
 parser = argparse.ArgumentParser()
 parser.add_argument("prompt", nargs="?", default="a knight with a sword, game sprite")
@@ -13,6 +14,8 @@ parser.add_argument("--outdir", default="outputs/sprite")
 args = parser.parse_args()
 
 extra = {"clip_models": args.clip_models} if args.clip_models else {}
-pixray.run(args.prompt, "pixel", transparent=True, aspect="square", pixel_size=32, palette="nes",
-           custom_loss="symmetry:0.3", quality="draft", iterations=args.iterations, outdir=args.outdir, **extra)
-print("sprite:", args.outdir + "/output_sprite.png")
+settings = resolve(dict(prompts=args.prompt, drawer="pixel", transparent=True, aspect="square", pixel_size=32,
+                        palette="nes", custom_loss="symmetry:0.3", quality="draft", iterations=args.iterations,
+                        outdir=args.outdir, **extra))
+result = Session(settings).run()
+print("sprite:", result.outdir / "output_sprite.png")  # the folder actually used (a new one if outdir was taken)

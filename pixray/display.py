@@ -19,7 +19,11 @@ class NotebookDisplay:
 
     def __init__(self, total: int):
         from IPython.display import display
-        from tqdm.auto import tqdm
+        try:  # a widget bar where ipywidgets is installed, else a text bar (no "IProgress not found")
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+        except ImportError:
+            from tqdm import tqdm
 
         self._display = display
         self.handle = None

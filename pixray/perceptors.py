@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,18 @@ class ModelSpec:
         return self.pretrained is not None and Path(self.pretrained).is_file()
 
 
+def _open_clip():
+    """open_clip, imported without tqdm's "IProgress not found" notice (huggingface_hub imports tqdm.auto;
+    in a notebook without ipywidgets pixray's own bar is a text bar)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import open_clip
+    return open_clip
+
+
 def parse_model_name(name: str) -> ModelSpec:
     """'ViT-B/32', 'RN50', 'ARCH:TAG', 'ARCH:/path/to/weights.pt' or 'ARCH:random' → ModelSpec."""
-    import open_clip
+    open_clip = _open_clip()
 
     if name == EMBEDDED or name.startswith(EMBEDDED + ":"):
         weights = name.partition(":")[2] or str(GUIDE_WEIGHTS)
@@ -155,7 +165,7 @@ def weights_available(spec: ModelSpec) -> bool:
 
 def load_perceptor(spec: ModelSpec, device: torch.device) -> Perceptor:
     """Create the open_clip model, finding weights in the cache or downloading them if online."""
-    import open_clip
+    open_clip = _open_clip()
 
     if spec.arch == EMBEDDED:
         from .guide.model import GuideModel

@@ -18,6 +18,9 @@ from .palettes import Palette, image_colors, load_palette
 from .quantize import DITHERS, SPACES
 
 
+MAX_OUTPUT_PIXELS = 64_000_000  # the upscaled picture; larger ones take gigabytes to write
+
+
 @dataclass
 class PixelArt:
     sprite: Image.Image      # one pixel per cell, indexed
@@ -74,6 +77,10 @@ def pixelate(image, pixel_size=64, palette: str | Palette | None = None, dither:
     if cleanup:
         indices = remove_stray_pixels(indices)
     factor = scale or max(1, round(min(source.width / cells[0], source.height / cells[1])))
+    largest = max(1, int((MAX_OUTPUT_PIXELS / (cells[0] * cells[1])) ** 0.5))
+    if not 1 <= factor <= largest:
+        raise SettingsError(f"setting 'scale': {factor} is out of range; allowed for {cells[0]}x{cells[1]} cells: "
+                            f"between 1 and {largest} (at most {MAX_OUTPUT_PIXELS // 1_000_000} million pixels)")
     big = upscale_nearest(indices, (cells[0] * factor, cells[1] * factor))
     colors_array = chosen.array()
     return PixelArt(indexed_image(indices, colors_array, None), indexed_image(big, colors_array, None),

@@ -14,6 +14,8 @@ from PIL import Image
 
 import pixray
 
+from .conftest import isolated_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -57,16 +59,26 @@ def test_notebook_display_updates_one_image_in_place(quick, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
-def test_quickstart_notebook_executes_with_images(tmp_path):
+def test_quickstart_notebook_executes_offline_with_images(tmp_path, monkeypatch):
+    """As shipped (no CLIP weights named), on a machine with no cached weights and no network: the
+    embedded guide draws, with no traceback and no widget warning."""
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
 
+    for name, value in isolated_env(tmp_path / "home").items():
+        monkeypatch.setenv(name, value)  # the kernel inherits this environment
     notebook = nbformat.read(ROOT / "examples" / "quickstart.ipynb", as_version=4)
     params = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    params.source = ('PROMPTS = "a red apple"\nCLIP_MODELS = "ViT-B-32:random"\nITERATIONS = 4\nNUM_CUTS = 2\n'
-                     'DISPLAY_EVERY = 2')
+    assert 'CLIP_MODELS = ""' in params.source
+    params.source = params.source.replace("ITERATIONS = 100", "ITERATIONS = 4").replace("DISPLAY_EVERY = 10",
+                                                                                          "DISPLAY_EVERY = 2")
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "IProgress" not in streams and "Traceback" not in streams
+    assert "using the embedded guide" in streams
     run_cell = next(c for c in notebook.cells if c.cell_type == "code" and "do_run" in c.source)
     images = [o for o in run_cell.outputs if "image/png" in o.get("data", {})]
     assert len(images) == 1  # one live image, updated in place
@@ -87,6 +99,12 @@ def _free_port() -> int:
 
 def _get(url: str, timeout: float = 2) -> dict:
     return json.loads(_LOCAL.open(url, timeout=timeout).read())
+
+
+def _predict(base: str, request: dict) -> dict:
+    return json.loads(_LOCAL.open(urllib.request.Request(
+        f"{base}/predictions", data=json.dumps(request).encode(), headers={"Content-Type": "application/json"}),
+        timeout=500).read())
 
 
 def _start_cog_server(log_path: Path, attempts: int = 3):
@@ -136,19 +154,23 @@ def test_cog_predictor_served_over_loopback_streams_progress_images(tmp_path):
     server, base = _start_cog_server(tmp_path / "cog.log")
     try:
         request = {"input": {"prompts": "a red apple", "clip_models": "ViT-B-32:random", "iterations": 6,
-                             "display_every": 2, "pixel_width": 16, "pixel_height": 9, "seed": 3,
-                             "palette": "pico8"}}
-        answer = json.loads(_LOCAL.open(urllib.request.Request(
-            f"{base}/predictions", data=json.dumps(request).encode(),
-            headers={"Content-Type": "application/json"}), timeout=500).read())
+                             "display_every": 2, "pixel_width": 16, "pixel_height": 0, "seed": 3,
+                             "palette": "pico8"}}  # height 0: follows the aspect (16x9 cells on 400x225)
+        answer = _predict(base, request)
+        sprite = _predict(base, {"input": {"prompts": "a red apple", "drawer": "sprite", "clip_models": "embedded",
+                                           "iterations": 2, "display_every": 2}})
     finally:
         _stop(server)
+    assert sprite["status"] == "succeeded", sprite.get("error")  # every drawer is a choice
     assert answer["status"] == "succeeded", answer.get("error")
     images = [Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) for url in answer["output"]]
     assert len(images) == 3  # progress at iterations 2 and 4, then the final picture
     assert len({image.tobytes() for image in images}) == 3
     final = images[-1]
     assert final.size == (400, 225) and final.mode == "P"
+    cells = Image.open(io.BytesIO(base64.b64decode(answer["output"][-1].split(",", 1)[1]))).resize((16, 9),
+                                                                                                Image.NEAREST)
+    assert cells.resize((400, 225), Image.NEAREST).tobytes() == final.tobytes()  # 25x25-pixel cells
     pico8 = {tuple(c) for c in pixray.load_palette("pico8").colors}
     assert {c for _, c in final.convert("RGB").getcolors()} <= pico8
 
@@ -159,14 +181,19 @@ def test_cog_predictor_served_over_loopback_streams_progress_images(tmp_path):
     ("palette_dither.py", []),
     ("sprite_transparency.py", []),
 ])
-def test_examples_run(script, extra, tmp_path, monkeypatch):
+def test_examples_run(script, extra, tmp_path, monkeypatch, capsys):
     import runpy
 
     photo = tmp_path / "photo.png"
     Image.fromarray((np.random.default_rng(0).random((90, 160, 3)) * 255).astype(np.uint8)).save(photo)
     args = [str(photo) if a == "PHOTO" else a for a in extra]
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "output.png").write_bytes(b"the user's own file")  # an outdir that is taken
     monkeypatch.setattr(sys, "argv", [script, *args, "--clip_models", "pixray-tiny:random", "--iterations", "2",
                                       "--outdir", str(out)])
     runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
-    assert list(out.rglob("output.png"))
+    assert (out / "output.png").read_bytes() == b"the user's own file"
+    assert [p for p in tmp_path.rglob("output.png") if p.parent != out]
+    printed = [line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines() if ": " in line]
+    assert all(Path(path).is_file() for path in printed if path.endswith(".png"))

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..images import over
-from .model import GuideModel
+from .model import GuideModel, words
 from .prior import SpritePrior
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
@@ -60,15 +60,18 @@ def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], 
 
 
 @torch.no_grad()
-def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> int:
-    """The entry whose emoji has the best-matching name, its picture breaking near ties."""
+def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> tuple[int, list[str]]:
+    """The entry whose emoji has the best-matching name, its picture breaking near ties; and the prompt
+    words the guide has never seen (it can only guess at those from their letters)."""
     guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     query = F.normalize(guide.encode_text(prompts).mean(0), dim=0)
     by_name = torch.full((int(bank["concepts"].max()) + 1,), -2.0).scatter_reduce(
         0, bank["name_concepts"], view["texts"].float() @ query, "amax")
-    return int((by_name[bank["concepts"]] + PICTURE_WEIGHT * view["images"].float() @ query).argmax())
+    entry = int((by_name[bank["concepts"]] + PICTURE_WEIGHT * view["images"].float() @ query).argmax())
+    unknown = [w for text in prompts for w in words(text) if w not in guide.text.vocab]
+    return entry, unknown
 
 
 def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
-    return bank["latents"][best_entry(bank, prior, guide_path, prompts)].float()[None]
+    return bank["latents"][best_entry(bank, prior, guide_path, prompts)[0]].float()[None]
