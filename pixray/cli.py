@@ -24,13 +24,20 @@ GROUP_TITLES = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, like every other pixray error (no usage block)."""
+
+    def error(self, message: str):
+        self.exit(2, f"pixray: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: only options the user typed reach the namespace, so presets can fill the rest.
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pixray", argument_default=argparse.SUPPRESS,
         description="Turn a text prompt (and optionally an init image) into pixel art, guided by CLIP.",
         epilog="Options accept snake_case or dash-case (--pixel_size or --pixel-size).")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_pixelate_command(commands)
     parser.add_argument("--config", metavar="FILE.yaml", help="read settings from a YAML file; options "
                         "given on the command line win")
@@ -135,11 +142,17 @@ def _check_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     return checked
 
 
+def _close(bar) -> None:
+    """End the progress bar's line, so what follows starts on a line of its own."""
+    if bar is not None:
+        bar.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _print_warning
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    session = None
+    session = bar = None
     try:
         if not argv or argv[0] != "pixelate":
             argv = _check_flags(parser, argv)
@@ -156,16 +169,18 @@ def main(argv: list[str] | None = None) -> int:
         session = Session(settings)
         update, bar = _progress_bar(settings.iterations)
         result = session.run(callback=update, every=1)
-        bar.close()
     except PixrayError as err:
+        _close(bar)
         saved = f"; saved the last good picture in {session.outdir}" if session and session.result else ""
         print(f"pixray: error: {err}{saved}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:
+        _close(bar)
         where = f"; saved the current image and settings in {session.outdir}" if session and session.outdir else ""
         what = "stopped (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
-        print(f"\npixray: {what} at iteration {session.iteration if session else 0}{where}", file=sys.stderr)
+        print(f"pixray: {what} at iteration {session.iteration if session else 0}{where}", file=sys.stderr)
         return 143 if isinstance(stop, Terminated) else 130
+    _close(bar)
     names = ", ".join(p.name for p in result.files)
     extra = f" and {result.frames} frames in steps/" if result.frames else ""
     print(f"pixray: wrote {names}{extra} to {result.outdir} (seed {result.seed})")

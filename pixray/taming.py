@@ -232,8 +232,8 @@ def _state_dict(checkpoint_path: Path, trust: bool = False) -> dict:
         raise PixrayError(f"setting 'vqgan_checkpoint': {str(checkpoint_path)!r} holds Python objects besides "
                           f"weights, and loading them could run code from the file; if you trust where it came "
                           f"from, set vqgan_trust_checkpoint=true") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except Exception as err:  # zip, pickle-opcode and key errors alike: not a checkpoint torch can read
+        reason = str(err).splitlines()[0] if str(err) and not isinstance(err, KeyError) else "unreadable"
         raise PixrayError(f"setting 'vqgan_checkpoint': {str(checkpoint_path)!r} is not a taming checkpoint "
                           f"({reason})") from None
     if not isinstance(data, dict):

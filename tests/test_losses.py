@@ -24,7 +24,7 @@ def test_parse_custom_loss_and_errors():
     assert parse_custom_loss("Edge") == ("edge", 1.0)
     with pytest.raises(SettingsError, match="'custom_loss': 'shiny' is not one of palette, saturation"):
         resolve({"prompts": "x", "custom_loss": "shiny:2"})
-    with pytest.raises(SettingsError, match="weight 'lots' of 'edge' is not a number"):
+    with pytest.raises(SettingsError, match="weight 'lots' of 'edge' is not a finite number"):
         resolve({"prompts": "x", "custom_loss": "edge:lots"})
     settings = resolve({"prompts": "x", "custom_loss": "symmetry:0.5,smoothness"})
     assert [(type(l).name, l.weight) for l in build_losses(settings)] == [("symmetry", 0.5), ("smoothness", 1.0)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..errors import SettingsError
 from .base import Loss, LossContext, neighbour_differences
 from .edge import EdgeLoss
@@ -21,9 +23,12 @@ def parse_custom_loss(entry: str) -> tuple[str, float]:
     if name not in LOSSES:
         raise SettingsError(f"setting 'custom_loss': {name!r} is not one of {', '.join(LOSSES)}")
     try:
-        return name, float(weight) if weight.strip() else 1.0
+        value = float(weight) if weight.strip() else 1.0
     except ValueError:
-        raise SettingsError(f"setting 'custom_loss': weight {weight!r} of {name!r} is not a number") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise SettingsError(f"setting 'custom_loss': weight {weight!r} of {name!r} is not a finite number")
+    return name, value
 
 
 def build_losses(settings) -> list[Loss]:
