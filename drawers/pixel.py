@@ -59,7 +59,8 @@ def cell_index_map(pixel_type: str, cells: tuple[int, int], size: tuple[int, int
     return (row * cols + col).long(), (rows, cols)
 
 
-# Start logits at -LOGIT_SCALE * squared distance (in palette_space): the nearest colour wins, by a margin Adam can move.
+# Start logits at -LOGIT_SCALE * squared distance (in palette_space): the nearest colour wins, by a margin
+# Adam can move.
 LOGIT_SCALE = 10.0
 
 

@@ -67,7 +67,8 @@ CASES = [
     (["--prompts", ":0.5"], "prompts"), (["--prompts", ""], "prompts"),
     (["--image_prompts", "x.png:inf"], "image_prompts"),
     (["--custom_loss", "symmetry:nan"], "custom_loss"), (["--custom_loss", "symmetry:inf"], "custom_loss"),
-    (["--custom_loss", "nosuch"], "custom_loss"), (["--custom_loss", "edge", "--edge_color", "notacolour"], "edge_color"),
+    (["--custom_loss", "nosuch"], "custom_loss"),
+    (["--custom_loss", "edge", "--edge_color", "notacolour"], "edge_color"),
     (["--init_weight", "1"], "init_weight"),
     # sizes
     (["--size", "100000", "100000"], "size"), (["--size", "0", "10"], "size"), (["--size", "inf", "10"], "size"),

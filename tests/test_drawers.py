@@ -35,7 +35,8 @@ def test_clipdraw_clamp_keeps_strokes_short_on_canvas_and_off_paper(strokes):
     session = Session(resolve({**strokes, "stroke_length": 0.2}))
     drawer = session.drawer
     with torch.no_grad():
-        drawer.control.mul_(torch.tensor([3.0, -2.0])).add_(torch.randn_like(drawer.control) * 40)
+        stretch = torch.tensor([3.0, -2.0], device=drawer.control.device)
+        drawer.control.mul_(stretch).add_(torch.randn_like(drawer.control) * 40)
         drawer.colors.fill_(1.0)
         drawer.widths.fill_(100.0)
     drawer.clamp()
@@ -56,14 +57,14 @@ def test_clipdraw_init_image_colours_the_strokes(strokes, tmp_path):
     path = tmp_path / "init.png"
     Image.new("RGB", (64, 48), (30, 160, 90)).save(path)
     drawer = Session(resolve({**strokes, "init_image": str(path), "allow_paper_color": True})).drawer
-    assert torch.allclose(drawer.colors[:, :3], torch.tensor([30, 160, 90]) / 255, atol=1e-3)
+    assert torch.allclose(drawer.colors[:, :3].cpu(), torch.tensor([30, 160, 90]) / 255, atol=1e-3)
 
 
 def test_line_sketch_optimises_only_the_shapes(strokes):
     session = Session(resolve({**strokes, "drawer": "line_sketch", "max_stroke_width": 2.5}))
     drawer = session.drawer
     assert [g["params"] for g in drawer.param_groups()] == [[drawer.control]]
-    assert torch.all(drawer.widths == 2.5) and torch.all(drawer.colors == torch.tensor([0.0, 0, 0, 1]))
+    assert torch.all(drawer.widths == 2.5) and torch.all(drawer.colors.cpu() == torch.tensor([0.0, 0, 0, 1]))
     session.step()
     assert drawer.control.grad.abs().sum() > 0
 

@@ -85,7 +85,7 @@ def test_hard_palette_mode_keeps_every_cell_a_palette_colour(quick):
     palette = load_palette("gameboy").tensor()
     start = session.drawer.cells.detach().clone()
     for _ in session.iterate(every=1):
-        cells = session.drawer.cell_colors().detach()[0].flatten(1).T
+        cells = session.drawer.cell_colors().detach()[0].flatten(1).T.cpu()
         # exact equality: every cell is bit-for-bit one of the palette's colours
         assert (cells[:, None, :] == palette[None, :, :]).all(-1).any(1).all()
         assert session.drawer.cells.grad is not None and session.drawer.cells.grad.abs().sum() > 0
@@ -96,7 +96,7 @@ def test_hard_mode_init_image_picks_the_nearest_colours(quick, tmp_path):
     path = tmp_path / "init.png"
     Image.new("RGB", (64, 48), (140, 170, 20)).save(path)  # nearest Game Boy colour: 8bac0f
     session = Session(resolve({**quick, "palette": "gameboy", "palette_mode": "hard", "init_image": str(path)}))
-    colors = session.drawer.cell_colors()[0].flatten(1).T
+    colors = session.drawer.cell_colors()[0].flatten(1).T.cpu()
     assert torch.allclose(colors, torch.tensor([0x8B, 0xAC, 0x0F]) / 255)
 
 
@@ -160,6 +160,6 @@ def test_hard_mode_start_picks_the_colour_the_export_picks(quick, tmp_path, spac
     session = Session(resolve({**quick, "palette": "pico8", "palette_mode": "hard", "palette_space": space,
                                "init_image": str(path), "size": (16, 12), "pixel_size": (16, 12)}))
     palette = load_palette("pico8").array()
-    start = session.drawer.cells.argmax(1)[0].numpy()
+    start = session.drawer.cells.argmax(1)[0].cpu().numpy()
     expected = quantize(np.asarray(Image.open(path).convert("RGB")), palette, "none", space)
     assert np.array_equal(start, expected)

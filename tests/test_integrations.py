@@ -38,6 +38,7 @@ def test_video_and_gif_are_playable_and_crisp(quick, tmp_path):
 
 
 def test_notebook_display_updates_one_image_in_place(quick, monkeypatch):
+    pytest.importorskip("IPython")
     shown = []
 
     class Handle:

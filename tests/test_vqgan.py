@@ -88,7 +88,7 @@ def test_init_from_image_encodes_it(vqgan, tmp_path):
     Image.new("RGB", (37, 23), (200, 40, 40)).save(path)
     session = Session(resolve({**vqgan, "init_image": str(path)}))
     model = session.drawer.model
-    pixels = torch.tensor([200 / 255, 40 / 255, 40 / 255]).view(1, 3, 1, 1).expand(1, 3, 24, 38)
+    pixels = torch.tensor([200 / 255, 40 / 255, 40 / 255], device=session.device).view(1, 3, 1, 1).expand(1, 3, 24, 38)
     with torch.no_grad():
         assert torch.allclose(session.drawer.z, model.encode(pixels * 2 - 1), atol=1e-5)
 
