@@ -209,3 +209,35 @@ def test_vqgan_checkpoints_with_objects_load_only_when_trusted(tmp_path, quick):
 def test_random_vqgan_needs_no_config_for_a_known_model(quick):
     settings = resolve({**quick, "drawer": "vqgan", "vqgan_checkpoint": "random", "pixel_size": None})
     assert settings.vqgan_config is None and settings.vqgan_checkpoint == "random"
+
+
+def test_a_second_ctrl_c_while_outputs_are_written_does_not_lose_the_gif(quick, tmp_path, monkeypatch):
+    from pixray.outputs import OutputWriter
+
+    finish = OutputWriter.finish
+
+    def impatient_finish(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again while files are written
+        return finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(OutputWriter, "finish", impatient_finish)
+
+    def first_ctrl_c(progress):
+        if progress.iteration == 2:
+            raise KeyboardInterrupt
+
+    session = Session(resolve({**quick, "iterations": 6, "gif": True, "display_every": 1}))
+    with pytest.raises(KeyboardInterrupt):
+        session.run(callback=first_ctrl_c)
+    out = tmp_path / "run"
+    assert (out / "output.png").is_file() and (out / "output.gif").is_file()
+    assert session.result.interrupted and session.result.iterations == 2
+
+
+def test_palettes_hold_at_most_256_colours(tmp_path):
+    colours = [f"{i:06x}" for i in range(0, 257 * 1000, 1000)]
+    (tmp_path / "257.hex").write_text("\n".join(colours[:257]))
+    (tmp_path / "256.hex").write_text("\n".join(colours[:256]))
+    assert len(pixray.load_palette(str(tmp_path / "256.hex"))) == 256
+    with pytest.raises(pixray.SettingsError, match="has 257 colours; at most 256 are allowed"):
+        pixray.load_palette(str(tmp_path / "257.hex"))
