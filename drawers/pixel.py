@@ -98,6 +98,8 @@ class PixelDrawer(Drawer):
         kind = self.settings.init_noise
         if kind == "pixels":
             return torch.rand(shape, generator=self.generator)
+        if kind == "paper":  # white, with a little noise so that cells can part ways
+            return (1 - 0.1 * torch.rand(shape, generator=self.generator)).clamp(0, 1)
         if kind == "gradient":
             # Blend four random corner colours, then add a little per-cell noise to break symmetry.
             corners = torch.rand(1, 3, 2, 2, generator=self.generator)

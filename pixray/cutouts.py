@@ -7,7 +7,8 @@ from kornia import augmentation as K
 
 
 class Cutouts(torch.nn.Module):
-    """`num_cuts` crops of one image, each resized to `cut_size` and augmented.
+    """`num_cuts` crops of one image, each resized to `cut_size` and augmented; a crop covers at least
+    `min_area` of the picture (the perceptor says how small a part it can still recognise).
 
     No hue/saturation jitter: it tripled the cost of the pipeline (HSV round trip, measured in
     benchmarks/loop_overhead.py) and makes CLIP less sure of the colours a pixel artist asked for.
@@ -15,11 +16,11 @@ class Cutouts(torch.nn.Module):
     Kornia draws from torch's global RNG, so each call seeds a forked RNG from the session's
     generator: runs are reproducible and the caller's global RNG is left untouched."""
 
-    def __init__(self, cut_size: int, num_cuts: int):
+    def __init__(self, cut_size: int, num_cuts: int, min_area: float = 0.15):
         super().__init__()
         self.num_cuts = num_cuts
         self.augment = K.AugmentationSequential(
-            K.RandomResizedCrop((cut_size, cut_size), scale=(0.15, 1.0), ratio=(0.75, 4 / 3)),
+            K.RandomResizedCrop((cut_size, cut_size), scale=(min_area, 1.0), ratio=(0.75, 4 / 3)),
             K.RandomAffine(degrees=12, translate=(0.05, 0.05), padding_mode="border", p=0.7),
             K.RandomPerspective(distortion_scale=0.3, p=0.5),
             K.RandomGaussianNoise(std=0.03, p=0.5),

@@ -123,6 +123,10 @@ def _download_hint(spec: ModelSpec) -> str:
 class Perceptor(torch.nn.Module):
     """A frozen CLIP model with its input size and normalisation."""
 
+    # The smallest part of the picture (fraction of its area) a cutout shows: CLIP knows a thing from a
+    # detail (pixray's cutouts go down to 15 %).
+    min_cut_area = 0.15
+
     def __init__(self, spec: ModelSpec, model: torch.nn.Module, tokenizer, mean, std, image_size: int):
         super().__init__()
         self.spec = spec
@@ -147,6 +151,10 @@ class Perceptor(torch.nn.Module):
 
 class EmbeddedPerceptor(Perceptor):
     """The shipped guide behind the Perceptor interface (it tokenises and normalises itself)."""
+
+    # It learned whole sprites, zoomed by at most a quarter: shown small parts, it paints the
+    # named thing again in every part of the picture.
+    min_cut_area = 0.5
 
     def __init__(self, spec: ModelSpec, model):
         super().__init__(spec, model, None, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), model.config.image_size)

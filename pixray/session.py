@@ -104,7 +104,8 @@ class Session:
         cache = model_cache if model_cache is not None else ModelCache()
         self.perceptors: list[Perceptor] = [cache.get(parse_model_name(n), self.device)
                                             for n in settings.clip_models]
-        self.cutouts = Cutouts(max(p.image_size for p in self.perceptors), settings.num_cuts)
+        self.cutouts = Cutouts(max(p.image_size for p in self.perceptors), settings.num_cuts,
+                               max(p.min_cut_area for p in self.perceptors))
         self.prompt_losses = [self._encode_prompts(p) for p in self.perceptors]
 
         self.optimizer = torch.optim.Adam(self.drawer.param_groups(), lr=settings.learning_rate)

@@ -169,7 +169,7 @@ MAX_PIXELS = 4096 * 4096
 QUALITIES = ("draft", "normal", "better", "best")
 ASPECTS = ("square", "widescreen", "portrait")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-INIT_NOISES = ("pixels", "gradient", "none")
+INIT_NOISES = ("pixels", "gradient", "paper", "none")
 PALETTE_MODES = ("soft", "hard", "export")
 PIXEL_TYPES = ("rect", "rectshift", "hex", "diamond", "tri")
 INIT_LOSSES = ("mse", "l1")
@@ -249,7 +249,7 @@ class Settings:
     # losses
     custom_loss: list = setting([], parse_name_list, "losses",
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
-                                "smoothness, edge", metavar="LOSSES")
+                                "smoothness, edge, paper", metavar="LOSSES")
     edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
     init_weight: float = setting(0.0, _number(float), "losses",
                                  "keep the picture close to init_image in pixel space", minimum=0.0)
@@ -428,6 +428,22 @@ def _fall_back_to_embedded(settings: Settings, values: dict) -> None:
           f"(small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
+# With the embedded guide the pixel drawer starts on white paper and keeps the cells the prompt does
+# not ask for white (a small guide leaves a noise start noisy; benchmarks/guide_quality.py, MODEL_CARD.md).
+EMBEDDED_PIXEL_DEFAULTS = dict(init_noise="paper", custom_loss=["paper:0.3"])
+
+
+def _embedded_defaults(settings: Settings, values: dict) -> None:
+    from .perceptors import EMBEDDED
+
+    if settings.drawer != "pixel" or settings.init_image is not None:
+        return
+    if all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
+        for name, value in EMBEDDED_PIXEL_DEFAULTS.items():
+            if name not in values:
+                setattr(settings, name, list(value) if isinstance(value, list) else value)
+
+
 def _check_prompts(settings: Settings) -> None:
     from .prompts import parse_prompt
 
@@ -531,6 +547,7 @@ def resolve(values: dict) -> Settings:
         drawer = drawer_class(settings.drawer)
     except KeyError as err:
         raise SettingsError(f"setting 'drawer': {err.args[0]}") from None
+    _embedded_defaults(settings, values)
     if settings.palette_mode == "hard" and not drawer.supports_hard_palette:
         raise SettingsError(f"setting 'palette_mode': 'hard' does not work with drawer {settings.drawer!r}; "
                             f"allowed: soft, export")

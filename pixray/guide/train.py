@@ -46,12 +46,15 @@ def _rand(gen: torch.Generator, *shape) -> torch.Tensor:
     return torch.rand(*shape, generator=gen)
 
 
-def augment(rgba: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
-    """(B,4,H,W) in [0,1] → (B,3,size,size): a batch as the pixray loop might show it."""
+def augment(rgba: torch.Tensor, size: int, gen: torch.Generator, paper: float | None = None) -> torch.Tensor:
+    """(B,4,H,W) in [0,1] → (B,3,size,size): a batch as the pixray loop might show it. `paper`: the share
+    of views on white paper (default: a quarter, like each of the other backgrounds)."""
     count = rgba.shape[0]
     # 1. a background: white paper (as the sprite drawer paints), a flat colour, a two-colour gradient
     # or blotchy noise
     kind = (_rand(gen, count) * 4).long().view(count, 1, 1, 1) - 1
+    if paper is not None:
+        kind = torch.where(_rand(gen, count).view(count, 1, 1, 1) < paper, -1, kind)
     flat = torch.where(kind < 0, 1.0, _rand(gen, count, 3, 1, 1)).expand(-1, -1, 64, 64)
     ramp = torch.linspace(0, 1, 64).view(1, 1, 1, 64).expand(count, 1, 64, 64)
     ramp = torch.where(_rand(gen, count, 1, 1, 1) < 0.5, ramp, ramp.transpose(2, 3))

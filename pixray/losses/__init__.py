@@ -8,12 +8,13 @@ from ..errors import SettingsError
 from .base import Loss, LossContext, neighbour_differences
 from .edge import EdgeLoss
 from .palette import PaletteLoss
+from .paper import PaperLoss
 from .saturation import SaturationLoss
 from .smoothness import SmoothnessLoss
 from .symmetry import SymmetryLoss
 
 LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in
-                                 (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss, EdgeLoss)}
+                                 (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss, EdgeLoss, PaperLoss)}
 
 
 def parse_custom_loss(entry: str) -> tuple[str, float]:
