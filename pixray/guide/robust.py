@@ -28,7 +28,6 @@ from pathlib import Path
 
 import torch
 
-from ..perceptors import GUIDE_WEIGHTS
 from .model import GuideModel
 from .train import TEMPLATES, as_tensor, augment, load_styles, multi_positive_loss, sample_captions
 
@@ -122,11 +121,11 @@ def _rng_state(gen: torch.Generator, rng: random.Random) -> dict:
 
 
 def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, checkpoints: Path, resume: bool,
-              device: str, seed: int = 0, start: Path = GUIDE_WEIGHTS, recolour: float = 0.5, lr: float = 3e-4,
-              paper: float = 0.6, log=print) -> GuideModel:
+              device: str, start: Path, seed: int = 0, recolour: float = 0.5, lr: float = 3e-4,
+              paper: float = 0.6, styles: list[str] = STYLES, log=print) -> GuideModel:
     torch.manual_seed(seed)
     gen, rng = torch.Generator().manual_seed(seed), random.Random(seed)
-    images, captions, codes = load_styles(STYLES, cache)
+    images, captions, codes = load_styles(styles, cache)
     concept = {code: i for i, code in enumerate(dict.fromkeys(codes))}
     concepts = torch.tensor([concept[c] for c in codes])
     pixels = as_tensor(images)
@@ -138,7 +137,7 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
                                                    pct_start=0.05)
     first_epoch = 0
     recipe = {"epsilon": epsilon, "steps": steps, "epochs": epochs, "batch": batch, "lr": lr, "recolour": recolour,
-              "paper": paper, "seed": seed}
+              "paper": paper, "seed": seed, "styles": list(styles)}
     checkpoints.mkdir(parents=True, exist_ok=True)
     last = checkpoints / "last.pt"
     if resume and last.exists():
@@ -180,10 +179,12 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
 
 
 def main() -> None:
+    from ..perceptors import GUIDE_WEIGHTS
+
     parser = argparse.ArgumentParser(description="Adversarially fine-tune pixray's embedded guide.")
-    parser.add_argument("--epsilon", type=float, default=2.0, help="L2 radius of the attack, in [0,1] pixels")
+    parser.add_argument("--epsilon", type=float, default=3.0, help="L2 radius of the attack, in [0,1] pixels")
     parser.add_argument("--steps", type=int, default=3, help="PGD steps per batch")
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=120)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--recolour", type=float, default=0.5, help="share of each batch that is hue-rotated")
@@ -202,7 +203,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     began = time.time()
     model = fine_tune(args.epsilon, args.steps, args.epochs, args.batch, args.cache, args.checkpoints, args.resume,
-                      args.device, start=args.start, recolour=args.recolour, lr=args.lr, paper=args.paper)
+                      args.device, args.start, recolour=args.recolour, lr=args.lr, paper=args.paper)
     data = model.to_file()
     data["training"] = {"fine_tuned_from": str(args.start.name), "epsilon": args.epsilon, "steps": args.steps,
                         "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "recolour": args.recolour,
