@@ -4,8 +4,11 @@ architecture (registered from tests/model_configs), so no weights are ever downl
 Nothing here may depend on the machine: every test runs in its own empty working folder, with the
 model caches (huggingface, ~/.cache/clip, pixray's VQGAN folder) pointed at empty folders."""
 
+import json
 import os
 from pathlib import Path
+
+import numpy as np
 
 import open_clip
 import pytest
@@ -59,3 +62,16 @@ def quick(tmp_path):
     return dict(prompts="a red apple", clip_models=TINY, iterations=4, num_cuts=2, size=(64, 48),
                 pixel_size=(16, 12), seed=7, outdir=str(tmp_path / "run"), save_every=2, display_every=2,
                 device=os.environ.get("PIXRAY_TEST_DEVICE", "cpu"))
+
+
+@pytest.fixture
+def tiny_cache(tmp_path):
+    """Two 'styles' of four emoji, in the cache format prepare() reads."""
+    gen = np.random.default_rng(0)
+    captions = [["red apple", "apple"], ["green frog", "frog"], ["sun"], ["rocket", "space"]]
+    codes = ["1F34E", "1F438", "2600", "1F680"]
+    for style in ("a", "b"):
+        images = gen.integers(0, 256, (4, 64, 64, 4), dtype=np.uint8)
+        np.savez_compressed(tmp_path / f"{style}.npz", images=images)
+        (tmp_path / f"{style}.json").write_text(json.dumps({"captions": captions, "codes": codes}))
+    return tmp_path

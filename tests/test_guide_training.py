@@ -69,19 +69,6 @@ def test_iconify_sets_are_found_by_code_or_by_name_and_rendered():
     assert data._image("emojione", unknown, tar, sources) is None
 
 
-@pytest.fixture
-def tiny_cache(tmp_path):
-    """Two 'styles' of four emoji, in the cache format prepare() reads."""
-    gen = np.random.default_rng(0)
-    captions = [["red apple", "apple"], ["green frog", "frog"], ["sun"], ["rocket", "space"]]
-    codes = ["1F34E", "1F438", "2600", "1F680"]
-    for style in ("a", "b"):
-        images = gen.integers(0, 256, (4, 64, 64, 4), dtype=np.uint8)
-        np.savez_compressed(tmp_path / f"{style}.npz", images=images)
-        (tmp_path / f"{style}.json").write_text(json.dumps({"captions": captions, "codes": codes}))
-    return tmp_path
-
-
 def test_training_runs_on_several_styles_and_saves_a_safe_file(tiny_cache, tmp_path):
     config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64)
     model, metrics = train.train(["a"], config, seed=0, epochs=2, batch=8, cache=tiny_cache, held_out_styles=["b"],

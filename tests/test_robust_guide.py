@@ -13,8 +13,6 @@ from pixray.guide.model import GuideConfig, GuideModel
 from pixray.images import pil_to_tensor, tensor_to_pil
 from pixray.perceptors import GUIDE_WEIGHTS
 
-from .test_guide_training import tiny_cache  # noqa: F401  (the fixture)
-
 JUDGE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "judge.pt"
 
 
@@ -55,7 +53,7 @@ def test_pgd_stays_in_its_ball_and_raises_the_loss():
     assert after > before
 
 
-def test_fine_tuning_resumes_exactly_where_it_stopped(tiny_cache, tmp_path, monkeypatch):  # noqa: F811
+def test_fine_tuning_resumes_exactly_where_it_stopped(tiny_cache, tmp_path, monkeypatch):
     config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64)
     clean, _ = train.train(["a"], config, seed=0, epochs=1, batch=4, cache=tiny_cache, log=lambda line: None)
     start = tmp_path / "clean.pt"
