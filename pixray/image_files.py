@@ -44,21 +44,20 @@ def open_image(path: str, setting: str = "image") -> Image.Image:
         raise SettingsError(f"{where} is a folder, not an image file")
     if not os.path.isfile(path):
         raise SettingsError(f"{where} does not exist")
+    limit = f"at most {MAX_IMAGE_PIXELS // 1_000_000} million pixels are read"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
-                    raise SettingsError(f"{where} is {width}x{height} pixels; at most "
-                                        f"{MAX_IMAGE_PIXELS // 1_000_000} million pixels are read")
+                    raise SettingsError(f"{where} is {width}x{height} pixels; {limit}")
                 return to_rgb(ImageOps.exif_transpose(image))
+    except SettingsError:
+        raise
     except Image.DecompressionBombError:
-        raise SettingsError(f"{where} is too large to read; at most {MAX_IMAGE_PIXELS // 1_000_000} million "
-                            f"pixels are read") from None
+        raise SettingsError(f"{where} is too large to read; {limit}") from None
     except (OSError, ValueError, SyntaxError) as err:
-        if isinstance(err, SettingsError):
-            raise
         raise SettingsError(f"{where} is not an image PIL can read ({err})") from None
 
 

@@ -163,7 +163,8 @@ class Session:
 
     def _check_finite(self, total: torch.Tensor, parts: dict[str, torch.Tensor]) -> None:
         grads = [p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]
-        if bool(torch.isfinite(total)) and all(bool(torch.isfinite(g).all()) for g in grads):
+        # one device-to-host read per step, whatever the number of parameters
+        if bool(torch.stack([total.isfinite(), *(g.isfinite().all() for g in grads)]).all()):
             return
         bad = [name for name, value in parts.items() if not bool(torch.isfinite(value))]
         what = f"the loss ({', '.join(bad)})" if bad else "a gradient"
