@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Options accept snake_case or dash-case (--pixel_size or --pixel-size).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_pixelate_command(commands)
+    _add_lint_command(commands)
     parser.add_argument("--config", metavar="FILE.yaml", help="read settings from a YAML file; options "
                         "given on the command line win")
     groups = {key: parser.add_argument_group(title) for key, title in GROUP_TITLES.items()}
@@ -76,8 +77,9 @@ def _add_pixelate_command(commands) -> None:
                                           "OUT_sprite.png (one pixel per cell) and OUT.gpl.")
     sub.add_argument("input", metavar="IN", help="image file")
     sub.add_argument("output", metavar="OUT", help="output .png")
-    sub.add_argument("--pixel_size", "--pixel-size", nargs="+", type=int, default=[64], metavar="N",
-                     help="cells: WIDTH [HEIGHT] (height follows the picture if omitted; default 64)")
+    sub.add_argument("--pixel_size", "--pixel-size", nargs="+", type=_cells, default="auto", metavar="N",
+                     help="cells: WIDTH [HEIGHT] (height follows the picture if omitted), or auto (default): "
+                          "upscaled pixel art comes back at its own grid, anything else 64 cells across")
     sub.add_argument("--palette", help="palette name, file or DSL (default: colours of the image)")
     sub.add_argument("--colors", type=int, default=16, help="colours taken from the image when no palette")
     sub.add_argument("--dither", choices=DITHERS, default="none")
@@ -87,15 +89,56 @@ def _add_pixelate_command(commands) -> None:
     sub.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
 
+def _cells(text: str):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of cells or auto") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} cells: allowed from 1")
+    return value
+
+
+def _add_lint_command(commands) -> None:
+    sub = commands.add_parser("lint", help="measure how well pictures read as pixel art",
+                              description="Colours, orphan pixels, half-transparent pixels, jaggies, and the "
+                                          "cell size and offset of an upscaled picture. Exit 1 when a "
+                                          "picture has warnings.")
+    sub.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    sub.add_argument("--json", action="store_true", help="print one JSON object per image")
+
+
+def _lint(args: dict) -> int:
+    import json
+
+    from .image_files import open_image
+    from .metrics import measure, report
+
+    warned = False
+    for path in args["images"]:
+        metrics = measure(open_image(path, "image", keep_alpha=True))
+        warned |= bool(metrics.warnings())
+        print(json.dumps({"image": path, **metrics.to_dict(), "warnings": metrics.warnings()})
+              if args["json"] else report(path, metrics))
+    return 1 if warned else 0
+
+
 def _pixelate(args: dict) -> int:
     from .pixelation import pixelate, save_pixel_art
 
+    sizes = args["pixel_size"]
+    if "auto" in sizes and sizes != ["auto"] and sizes != "auto":
+        raise SettingsError("setting 'pixel_size': auto stands alone (or give WIDTH [HEIGHT] in cells)")
     art = pixelate(args["input"], pixel_size=args["pixel_size"], palette=args["palette"], dither=args["dither"],
                    colors=args["colors"], scale=args["scale"], palette_space=args["palette_space"],
                    cleanup=args["cleanup"])
     paths = save_pixel_art(art, args["output"], overwrite=args["overwrite"])
+    found = (f"; found {art.grid.cell}-pixel cells" if art.grid and art.grid.cell > 1 else
+             "; no pixel grid found, so 64 cells across" if art.grid else "")
     print(f"pixray: wrote {', '.join(str(p) for p in paths)} ({art.sprite.width}x{art.sprite.height} cells, "
-          f"{len(art.palette)} colours)")
+          f"{len(art.palette)} colours{found})")
     return 0
 
 
@@ -154,11 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     session = bar = None
     try:
-        if not argv or argv[0] != "pixelate":
+        if not argv or argv[0] not in ("pixelate", "lint"):
             argv = _check_flags(parser, argv)
         args = vars(parser.parse_args(argv))
-        if args.pop("command", None) == "pixelate":
+        command = args.pop("command", None)
+        if command == "pixelate":
             return _pixelate(args)
+        if command == "lint":
+            return _lint(args)
         values = load_yaml(args.pop("config")) if "config" in args else {}
         values.update(normalise(args))
         settings = resolve(values)

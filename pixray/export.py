@@ -10,9 +10,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from . import cleanup
 from .drawers import DrawerOutput
-from .palettes import Palette, load_palette
-from .quantize import quantize
+from .palette_fit import fit_palette
+from .palettes import Palette, load_palette, parse_color
+from .quantize import nearest, quantize, to_space
 
 
 def upscale_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -61,16 +63,51 @@ def used_palette(indices: np.ndarray, opaque: np.ndarray | None, palette: Palett
     return Palette(tuple(map(tuple, colors)), palette.name)
 
 
+def choose_palette(settings, sprite: Image.Image | None) -> Palette | None:
+    """The user's palette; else, for pixel art (a native sprite), `colors` colours fitted to the sprite's
+    visible cells in OKLab; else None (a full-resolution picture keeps its colours)."""
+    if settings.palette is not None:
+        return load_palette(settings.palette)
+    if not settings.colors or sprite is None:
+        return None
+    rgba = np.asarray(sprite.convert("RGBA"))
+    visible = rgba[..., 3] >= 128
+    pixels = rgba[..., :3][visible] if visible.any() else rgba[..., :3].reshape(-1, 3)
+    colors = fit_palette(pixels, settings.colors)
+    return Palette(tuple(map(tuple, colors)), f"{len(colors)} colours")
+
+
+def _finish_cells(indices: np.ndarray, opaque: np.ndarray | None, colors: np.ndarray, settings):
+    """The cleanup pass on the sprite's palette indices: backdrop, stray pixels, outline."""
+    if settings.background == "remove":
+        backdrop = cleanup.background_mask(indices, opaque)
+        opaque = ~backdrop if opaque is None else opaque & ~backdrop
+    if settings.cleanup and settings.dither == "none":
+        indices, opaque = cleanup.remove_strays(indices, opaque, colors)
+    if settings.outline is not None and opaque is not None and opaque.any():
+        ring = cleanup.outline_mask(opaque)
+        if settings.outline == "auto":
+            shade = cleanup.darkest(colors, np.unique(indices[opaque]))
+        else:
+            shade = int(nearest(to_space(np.array([parse_color(settings.outline)]) / 255, settings.palette_space),
+                                to_space(colors / 255, settings.palette_space))[0])
+        indices, opaque = np.where(ring, shade, indices), opaque | ring
+    return indices, opaque
+
+
 def finalize(output: DrawerOutput, settings) -> DrawerOutput:
-    """Binary alpha always; with a palette, exact palette colours in the sprite and the image.
-    The sprite (one pixel per cell) is quantised and dithered once; the image is its upscale."""
-    if settings.palette is None:
+    """Binary alpha always. With a palette (the user's, or `colors` fitted to a sprite): exact palette
+    colours, the sprite quantised, dithered and cleaned up once, the image its exact enlargement, and
+    palette.gpl / palette.hex of the colours used."""
+    palette = choose_palette(settings, output.sprite)
+    if palette is None:
         return replace(output, image=binary_alpha(output.image),
                        sprite=binary_alpha(output.sprite) if output.sprite is not None else None)
-    palette = load_palette(settings.palette)
     colors = palette.array()
     base = output.sprite if output.sprite is not None else output.image
     indices, opaque = palette_indices(base, palette, settings.dither, settings.palette_space)
+    if output.sprite is not None:
+        indices, opaque = _finish_cells(indices, opaque, colors, settings)
     sprite = indexed_image(indices, colors, opaque) if output.sprite is not None else None
     if base.size != output.image.size:
         if output.cell_map is not None:
@@ -83,5 +120,7 @@ def finalize(output: DrawerOutput, settings) -> DrawerOutput:
     else:
         image = indexed_image(indices, colors, opaque)
     files = dict(output.files)
-    files["palette.gpl"] = used_palette(indices, opaque, palette).to_gpl().encode()
+    used = used_palette(indices, opaque, palette)
+    files["palette.gpl"] = used.to_gpl().encode()
+    files["palette.hex"] = used.to_hex().encode()
     return DrawerOutput(image=image, sprite=sprite, files=files)

@@ -29,7 +29,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
             values = values * 255          # float images in [0,1]
         grey = Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8), "L")
         return grey.convert("RGB")
-    if image.mode == "P" and "transparency" in image.info or image.mode in ("LA", "La", "PA", "RGBa"):
+    if has_alpha(image):
         image = image.convert("RGBA")
     if image.mode == "RGBA":
         background = Image.new("RGBA", image.size, PAPER + (255,))
@@ -37,8 +37,13 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def open_image(path: str, setting: str = "image") -> Image.Image:
-    """Read an image file as 8-bit RGB (EXIF rotation applied); errors name `setting` in one line."""
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "La", "PA", "RGBa") or (image.mode == "P" and "transparency" in image.info)
+
+
+def open_image(path: str, setting: str = "image", keep_alpha: bool = False) -> Image.Image:
+    """Read an image file as 8-bit RGB (EXIF rotation applied), or RGBA when `keep_alpha` and the file
+    has transparency; errors name `setting` in one line."""
     where = f"setting {setting!r}: {path!r}"
     if os.path.isdir(path):
         raise SettingsError(f"{where} is a folder, not an image file")
@@ -52,7 +57,8 @@ def open_image(path: str, setting: str = "image") -> Image.Image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise SettingsError(f"{where} is {width}x{height} pixels; {limit}")
-                return to_rgb(ImageOps.exif_transpose(image))
+                upright = ImageOps.exif_transpose(image)
+                return upright.convert("RGBA") if keep_alpha and has_alpha(upright) else to_rgb(upright)
     except SettingsError:
         raise
     except Image.DecompressionBombError:

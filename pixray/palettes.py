@@ -97,6 +97,10 @@ class Palette:
         lines += [f"{r:3d} {g:3d} {b:3d}\t#{r:02x}{g:02x}{b:02x}" for r, g, b in self.colors]
         return "\n".join(lines) + "\n"
 
+    def to_hex(self) -> str:
+        """lospec's .hex: one rrggbb per line."""
+        return "".join(f"{r:02x}{g:02x}{b:02x}\n" for r, g, b in self.colors)
+
 
 @lru_cache(maxsize=1)
 def _xkcd() -> dict[str, str]:

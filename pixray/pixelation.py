@@ -1,6 +1,7 @@
 """Photo or drawing → pixel art with no neural model: area-aware downscale, palette fit, dithering,
-optional cleanup of stray pixels. Deterministic and offline; its sprite is a good init_image for
-CLIP-guided refinement."""
+optional cleanup of stray pixels. A picture that already is pixel art, upscaled (and maybe blurred or
+JPEG'd, as image generators make it), comes back at its true resolution, one pixel per cell.
+Deterministic and offline; its sprite is a good init_image for CLIP-guided refinement."""
 
 from __future__ import annotations
 
@@ -11,14 +12,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .cleanup import remove_strays
 from .errors import SettingsError
 from .export import indexed_image, palette_indices, upscale_nearest, used_palette
 from .image_files import open_image, to_rgb
+from .metrics import Grid, detect_grid, downsample
+from .palette_fit import fit_palette, merge_close
 from .palettes import Palette, image_colors, load_palette
 from .quantize import DITHERS, SPACES
 
 
 MAX_OUTPUT_PIXELS = 64_000_000  # the upscaled picture; larger ones take gigabytes to write
+DEFAULT_CELLS = 64  # across, when the picture has no pixel grid of its own and none is given
+# Cell colours closer than this (OKLab) are one colour that blur or JPEG made several.
+SAME_COLOR = 0.05
 
 
 @dataclass
@@ -26,6 +33,7 @@ class PixelArt:
     sprite: Image.Image      # one pixel per cell, indexed
     image: Image.Image       # the sprite upscaled by nearest neighbour
     palette: Palette         # the colours used
+    grid: Grid | None = None  # the pixel grid found in the picture (pixel_size="auto")
 
 
 def _grid(image: Image.Image, pixel_size) -> tuple[int, int]:
@@ -37,21 +45,14 @@ def _grid(image: Image.Image, pixel_size) -> tuple[int, int]:
     return width, height
 
 
-def remove_stray_pixels(indices: np.ndarray) -> np.ndarray:
-    """Recolour each cell whose four neighbours all agree on another colour (lone specks)."""
-    padded = np.pad(indices, 1, mode="edge")
-    up, down = padded[:-2, 1:-1], padded[2:, 1:-1]
-    left, right = padded[1:-1, :-2], padded[1:-1, 2:]
-    lone = (up == down) & (up == left) & (up == right) & (up != indices)
-    return np.where(lone, up, indices)
-
-
-def pixelate(image, pixel_size=64, palette: str | Palette | None = None, dither: str = "none",
+def pixelate(image, pixel_size="auto", palette: str | Palette | None = None, dither: str = "none",
              colors: int = 16, scale: int | None = None, palette_space: str = "oklab",
              cleanup: bool = False) -> PixelArt:
     """Turn `image` (path or PIL) into pixel art `pixel_size` cells wide (or (w, h) cells).
 
-    palette: any palette setting (name, file, DSL); None picks `colors` colours from the image.
+    pixel_size "auto" (or None): if the picture is upscaled pixel art, its own grid (one pixel per cell,
+    its colours merged where blur or JPEG split them); otherwise 64 cells across.
+    palette: any palette setting (name, file, DSL); None picks at most `colors` colours from the image.
     scale: integer upscale of the result (default: the original size divided by the grid, rounded)."""
     if dither not in DITHERS:
         raise SettingsError(f"setting 'dither': {dither!r} is not one of {', '.join(DITHERS)}")
@@ -63,20 +64,34 @@ def pixelate(image, pixel_size=64, palette: str | Palette | None = None, dither:
     if not 2 <= colors <= 256:
         raise SettingsError(f"setting 'colors': {colors} is out of range; allowed: between 2 and 256")
     source = open_image(os.fspath(image), "input") if isinstance(image, (str, os.PathLike)) else to_rgb(image)
-    cells = _grid(source, pixel_size)
-    if not (1 <= cells[0] <= source.width and 1 <= cells[1] <= source.height):
-        raise SettingsError(f"setting 'pixel_size': {cells[0]}x{cells[1]} must be between 1x1 and the image "
-                            f"size {source.width}x{source.height}")
-    # BOX resampling averages exactly the source area under each cell, for any ratio.
-    small = source.resize(cells, Image.Resampling.BOX)
-    if palette is None:
-        chosen = Palette(tuple(image_colors(small, colors)), f"{colors} colours")
+    grid = None
+    if pixel_size in (None, "auto", ["auto"], ("auto",)):
+        grid = detect_grid(source)
+        pixel_size = DEFAULT_CELLS if grid.cell == 1 else None
+    if pixel_size is None:  # the picture's own cells
+        small = Image.fromarray(downsample(np.asarray(source.convert("RGBA")), grid)[..., :3], "RGB")
+        cells = small.size
     else:
+        cells = _grid(source, pixel_size)
+        if not (1 <= cells[0] <= source.width and 1 <= cells[1] <= source.height):
+            raise SettingsError(f"setting 'pixel_size': {cells[0]}x{cells[1]} must be between 1x1 and the image "
+                                f"size {source.width}x{source.height}")
+        # BOX resampling averages exactly the source area under each cell, for any ratio.
+        small = source.resize(cells, Image.Resampling.BOX)
+    if palette is not None:
         chosen = palette if isinstance(palette, Palette) else load_palette(palette)
+    elif grid is not None and grid.cell > 1:
+        pixels = np.asarray(small).reshape(-1, 3)
+        merged = merge_close(pixels, SAME_COLOR)
+        chosen = Palette(tuple(map(tuple, merged if len(merged) <= colors else fit_palette(pixels, colors))),
+                         "found colours")
+    else:
+        chosen = Palette(tuple(image_colors(small, colors)), f"{colors} colours")
     indices, _ = palette_indices(small, chosen, dither, palette_space)
     if cleanup:
-        indices = remove_stray_pixels(indices)
-    factor = scale or max(1, round(min(source.width / cells[0], source.height / cells[1])))
+        indices, _ = remove_strays(indices, None, chosen.array())
+    factor = scale or (grid.cell if grid is not None and grid.cell > 1 else
+                       max(1, round(min(source.width / cells[0], source.height / cells[1]))))
     largest = max(1, int((MAX_OUTPUT_PIXELS / (cells[0] * cells[1])) ** 0.5))
     if not 1 <= factor <= largest:
         raise SettingsError(f"setting 'scale': {factor} is out of range; allowed for {cells[0]}x{cells[1]} cells: "
@@ -84,7 +99,7 @@ def pixelate(image, pixel_size=64, palette: str | Palette | None = None, dither:
     big = upscale_nearest(indices, (cells[0] * factor, cells[1] * factor))
     colors_array = chosen.array()
     return PixelArt(indexed_image(indices, colors_array, None), indexed_image(big, colors_array, None),
-                    used_palette(indices, None, chosen))
+                    used_palette(indices, None, chosen), grid)
 
 
 def save_pixel_art(art: PixelArt, out: str | os.PathLike, overwrite: bool = False) -> list[Path]:

@@ -173,6 +173,7 @@ INIT_NOISES = ("pixels", "gradient", "paper", "none")
 PALETTE_MODES = ("soft", "hard", "export")
 PIXEL_TYPES = ("rect", "rectshift", "hex", "diamond", "tri")
 INIT_LOSSES = ("mse", "l1")
+BACKGROUNDS = ("keep", "remove")
 
 
 @dataclass
@@ -246,6 +247,18 @@ class Settings:
                           choices=DITHERS)
     palette_space: str = setting("oklab", str, "palette", "colour space in which the nearest palette colour "
                                  "is chosen", choices=SPACES)
+    colors: int = setting(16, _number(int), "palette",
+                          "without a palette, a sprite ends in this many colours chosen from the picture "
+                          "(k-means in OKLab; with palette_mode soft they are found during the run); 0 keeps "
+                          "every colour", minimum=0, maximum=256)
+    cleanup: bool = setting(True, parse_bool, "palette",
+                            "recolour stray pixels of the sprite (1-pixel lines and lone details that stand out "
+                            "stay); skipped when dithering")
+    background: str = setting("keep", str, "palette", "remove: the backdrop colour around a sprite (reached "
+                              "from its border) becomes transparent", choices=BACKGROUNDS)
+    outline: Any = setting(None, parse_optional_str, "palette",
+                           "1-pixel outline around a transparent sprite: auto (its darkest colour) or a colour "
+                           "(snapped to the palette)")
     # losses
     custom_loss: list = setting([], parse_name_list, "losses",
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
@@ -458,7 +471,7 @@ def _check_prompts(settings: Settings) -> None:
         open_image(parse_prompt(text, "image_prompts").text, "image_prompts")
 
 
-def _check_inputs(settings: Settings) -> None:
+def _check_inputs(settings: Settings, values: dict) -> None:
     """Checks that need no drawer, model or torch: prompts, files, palette, output folder."""
     _check_prompts(settings)
     if settings.init_image is not None:
@@ -471,8 +484,22 @@ def _check_inputs(settings: Settings) -> None:
                                 f"less than 100 (percent of the iterations)")
     if settings.palette is not None:
         load_palette(settings.palette)  # raises PaletteError naming the file and line
-    elif settings.dither != "none":
-        warn(f"setting 'dither': {settings.dither!r} has no effect without a palette; set palette too")
+    elif settings.dither != "none" and not settings.colors:
+        warn(f"setting 'dither': {settings.dither!r} has no effect without a palette or colors; set one")
+    if settings.colors == 1:
+        raise SettingsError("setting 'colors': 1 is out of range; allowed: 0 (every colour) or 2 to 256")
+    if settings.cleanup and settings.dither != "none" and "cleanup" in values:
+        raise SettingsError(f"setting 'cleanup': removing stray pixels would erase the {settings.dither} "
+                            f"pattern; set cleanup=false or dither=none")
+    if settings.outline is not None:
+        if settings.outline != "auto":
+            try:
+                parse_color(settings.outline)
+            except PaletteError as err:
+                raise SettingsError(f"setting 'outline': {err}; allowed: auto or a colour") from None
+        if not (settings.transparent or settings.background == "remove"):
+            raise SettingsError("setting 'outline': an outline goes around a transparent sprite; set "
+                                "transparent=true or background=remove too")
     if "edge" in [entry.partition(":")[0].strip().lower() for entry in settings.custom_loss]:
         try:
             parse_color(settings.edge_color)
@@ -533,7 +560,7 @@ def resolve(values: dict) -> Settings:
     for name, value in preset.items():
         if name not in values or values[name] in (None, []):
             setattr(settings, name, list(value) if isinstance(value, list) else value)
-    _check_inputs(settings)
+    _check_inputs(settings, values)
 
     from . import perceptors
     from .drawers import drawer_class
@@ -551,7 +578,8 @@ def resolve(values: dict) -> Settings:
     if settings.palette_mode == "hard" and not drawer.supports_hard_palette:
         raise SettingsError(f"setting 'palette_mode': 'hard' does not work with drawer {settings.drawer!r}; "
                             f"allowed: soft, export")
-    if "palette_mode" in values and settings.palette_mode != "soft" and settings.palette is None:
+    if "palette_mode" in values and settings.palette_mode != "soft" and settings.palette is None and not (
+            settings.palette_mode == "export" and settings.colors):
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} needs a palette")
     if settings.transparent and not drawer.supports_transparency:
         raise SettingsError(f"setting 'transparent': drawer {settings.drawer!r} has no alpha channel")
