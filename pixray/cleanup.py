@@ -50,6 +50,8 @@ def remove_strays(indices: np.ndarray, opaque: np.ndarray | None, palette: np.nd
         for y, x in zip(*np.nonzero(lone)):
             values = around[:, y, x]
             values = values[values != -2]
+            if not len(values):
+                continue  # a 1x1 sprite: nothing to compare with
             choices, counts = np.unique(values, return_counts=True)
             # the commonest neighbour colour; ties go to the one closest to the pixel
             best = choices[counts == counts.max()]

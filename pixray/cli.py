@@ -185,6 +185,12 @@ def _check_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     return checked
 
 
+def _summary(metrics: dict) -> str:
+    """The pixel-art numbers of a run in a few words (all of them are in metrics.json)."""
+    return (f"{metrics['width']}x{metrics['height']} cells, {metrics['colors']} colours, "
+            f"{metrics['orphan_ratio']:.0%} orphans, {metrics['partial_alpha']} half-transparent")
+
+
 def _close(bar) -> None:
     """End the progress bar's line, so what follows starts on a line of its own."""
     if bar is not None:
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     _close(bar)
     names = ", ".join(p.name for p in result.files)
     extra = f" and {result.frames} frames in steps/" if result.frames else ""
-    print(f"pixray: wrote {names}{extra} to {result.outdir} (seed {result.seed})")
+    print(f"pixray: wrote {names}{extra} to {result.outdir} (seed {result.seed}; {_summary(result.metrics)})")
     return 0
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from .errors import SettingsError
+from .metrics import measure
 from .version import __version__
 
 # Where a run's files go is not part of what made the picture, so it stays out of PNG metadata
@@ -118,6 +119,7 @@ class RunResult:
     iterations: int = 0
     interrupted: bool = False
     frames: int = 0          # progress frames this run wrote to steps/
+    metrics: dict | None = None  # pixray.metrics of the sprite (or picture), also in metrics.json
 
 
 class OutputWriter:
@@ -177,6 +179,9 @@ class OutputWriter:
                 files.append(write_video(frames, self.outdir / f"{stem}.mp4", self.fps))
             if self.gif:
                 files.append(write_gif(frames, self.outdir / f"{stem}.gif", self.fps))
-        files.append(self.settings_path)
+        metrics = measure(drawer_output.sprite if drawer_output.sprite is not None else drawer_output.image)
+        metrics_path = self.outdir / "metrics.json"
+        metrics_path.write_text(json.dumps({**metrics.to_dict(), "warnings": metrics.warnings()}, indent=1) + "\n")
+        files += [metrics_path, self.settings_path]
         return RunResult(drawer_output.image, drawer_output.sprite, self.outdir, files, self.seed, iteration,
-                         interrupted, self.frames_written)
+                         interrupted, self.frames_written, metrics.to_dict())

@@ -19,6 +19,7 @@ from .errors import NonFiniteLossError
 from .export import finalize
 from .losses import LossContext, build_losses, neighbour_differences
 from .losses.palette import PaletteLoss
+from .palette_fit import fit_palette
 from .palettes import load_palette
 from .drawers import drawer_class
 from .drawers.grid import PixelGrid
@@ -30,6 +31,9 @@ from .losses.prompt import PromptLoss
 from .prompts import parse_prompt
 from .settings import Settings
 from .signals import deferred_interrupts, terminate_as_interrupt
+
+
+REFIT_EVERY = 10  # iterations between fits of the automatic palette (a fit takes milliseconds)
 
 
 def resolve_seed(seed: int | str | None) -> int:
@@ -93,8 +97,13 @@ class Session:
         self.drawer.init_from_image(init)
         self.init_image = init.to(self.device) if init is not None else None
         self.palette = load_palette(settings.palette).tensor(self.device) if settings.palette else None
+        # Without a palette, a sprite's `colors` are found during the run (refitted as the picture changes)
+        # and the soft palette loss pulls towards them, so the prompt is met with the final colours.
+        self.fits_palette = (self.palette is None and bool(settings.colors) and settings.pixel_size is not None
+                             and settings.palette_mode == "soft")
         self.custom_losses = build_losses(settings)
-        if (self.palette is not None and settings.palette_mode == "soft" and settings.palette_weight > 0
+        if ((self.palette is not None or self.fits_palette) and settings.palette_mode == "soft"
+                and settings.palette_weight > 0
                 and not any(isinstance(loss, PaletteLoss) for loss in self.custom_losses)):
             self.custom_losses.append(PaletteLoss(settings, settings.palette_weight))
 
@@ -142,6 +151,8 @@ class Session:
             embeddings = perceptor.encode_image(cuts)
             for name, loss in prompt_losses:
                 parts[name] = loss(embeddings)
+        if self.fits_palette and self.iteration % REFIT_EVERY == 0:
+            self.palette = self._fit_palette(image.detach())
         context = LossContext(rgb, self.iteration, self.settings.iterations, self.palette, self.settings.tile)
         for loss in self.custom_losses:
             parts[loss.name] = loss(context)
@@ -160,6 +171,15 @@ class Session:
             for group in self.optimizer.param_groups:
                 group["lr"] *= 0.1
         return {"total": float(total.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
+
+    def _fit_palette(self, image: torch.Tensor) -> torch.Tensor:
+        """`colors` colours of the current picture's cells (the visible ones), as the export will fit them."""
+        cells_w, cells_h = self.settings.pixel_size
+        cells = F.adaptive_avg_pool2d(image, (cells_h, cells_w))[0].permute(1, 2, 0).reshape(-1, image.shape[1])
+        if cells.shape[1] == 4 and bool((cells[:, 3] >= 0.5).any()):
+            cells = cells[cells[:, 3] >= 0.5]
+        pixels = (cells[:, :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+        return torch.from_numpy(fit_palette(pixels, self.settings.colors)).float().div(255).to(self.device)
 
     def _check_finite(self, total: torch.Tensor, parts: dict[str, torch.Tensor]) -> None:
         grads = [p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]

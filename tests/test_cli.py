@@ -21,7 +21,7 @@ def test_cli_run_writes_files_and_a_summary(tmp_path, capsys):
     assert code == 0
     assert (out / "output.png").is_file() and (out / "output_sprite.png").is_file()
     printed = capsys.readouterr().out
-    assert f"to {out}" in printed and "output.png" in printed and "(seed 3)" in printed
+    assert f"to {out}" in printed and "output.png" in printed and "(seed 3; 16x12 cells, " in printed and " colours, " in printed
 
 
 def test_config_file_with_command_line_winning(tmp_path):

@@ -121,7 +121,7 @@ def test_rect_cells_are_nearest_exact_scaling():
 
 @pytest.mark.parametrize("shape", ["hex", "diamond", "tri", "rectshift"])
 def test_shaped_cells_render_and_export_exactly(quick, shape):
-    session = Session(resolve({**quick, "pixel_type": shape, "palette": "gameboy"}))
+    session = Session(resolve({**quick, "pixel_type": shape, "palette": "gameboy", "cleanup": False}))
     image = session.drawer.synth()
     cells = session.drawer.cell_pixels()
     assert len(torch.unique(image[0].flatten(1), dim=1).T) <= cells.shape[2] * cells.shape[3]

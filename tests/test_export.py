@@ -57,7 +57,7 @@ def test_any_size_and_grid_are_honoured_exactly(width, height, data):
     cells_w = data.draw(st.integers(1, width))
     cells_h = data.draw(st.integers(1, height))
     drawer, settings = drawer_for(size=(width, height), pixel_size=(cells_w, cells_h), palette="1bit",
-                                  palette_mode="export")
+                                  palette_mode="export", cleanup=False)
     result = finalize(drawer.export(), settings)
     assert result.image.size == (width, height) and result.sprite.size == (cells_w, cells_h)
     assert colours(result.image) <= {(0, 0, 0), (255, 255, 255)}
@@ -101,7 +101,7 @@ def test_hard_mode_init_image_picks_the_nearest_colours(quick, tmp_path):
 
 
 def test_transparent_sprite_has_binary_alpha(quick, tmp_path):
-    session = Session(resolve({**quick, "transparent": True}))
+    session = Session(resolve({**quick, "transparent": True, "colors": 0}))
     assert session.drawer.synth().shape[1] == 4
     session.step()
     assert session.drawer.alpha.grad is not None and session.drawer.alpha.grad.abs().sum() > 0
@@ -144,6 +144,7 @@ def test_tile_mode_makes_the_seam_like_the_inside(quick, tmp_path, tile):
     ramp = np.repeat(np.linspace(0, 255, 64)[None, :, None], 48, 0).repeat(3, 2).astype(np.uint8)
     Image.fromarray(ramp).save(path)
     result = pixray.run(**{**quick, "init_image": str(path), "tile": tile, "iterations": 40, "learning_rate": 0.05,
+                           "colors": 0,
                            "outdir": str(tmp_path / f"tile{tile}")})
     sprite = result.resize((16, 12), Image.Resampling.NEAREST)
     if tile:

@@ -6,7 +6,7 @@ import pixray.perceptors as perceptors
 from pixray import SettingsError
 from pixray.cli import main
 from pixray.palettes import load_palette
-from pixray.pixelation import pixelate, remove_stray_pixels, save_pixel_art
+from pixray.pixelation import pixelate, save_pixel_art
 
 GAMEBOY = {tuple(c) for c in load_palette("gameboy").colors}
 
@@ -55,14 +55,6 @@ def test_deterministic(photo):
     a = pixelate(photo, pixel_size=32, palette="pico8", dither="floyd-steinberg")
     b = pixelate(photo, pixel_size=32, palette="pico8", dither="floyd-steinberg")
     assert a.image.tobytes() == b.image.tobytes()
-
-
-def test_cleanup_removes_lone_pixels_only():
-    grid = np.zeros((5, 5), int)
-    grid[2, 2] = 3          # a speck
-    grid[0:2, 3:5] = 1      # a 2x2 block stays
-    cleaned = remove_stray_pixels(grid)
-    assert cleaned[2, 2] == 0 and np.array_equal(cleaned[0:2, 3:5], np.ones((2, 2)))
 
 
 def test_bad_arguments(photo):

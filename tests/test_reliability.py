@@ -48,7 +48,7 @@ def test_a_loss_that_turns_nan_stops_the_run_and_keeps_the_last_good_picture(qui
     original = SymmetryLoss.compute
     monkeypatch.setattr(SymmetryLoss, "compute", lambda self, ctx: original(self, ctx) * (
         float("nan") if ctx.iteration >= 2 else 1.0))
-    session = Session(resolve({**quick, "custom_loss": "symmetry", "iterations": 6, "save_every": 1}))
+    session = Session(resolve({**quick, "custom_loss": "symmetry", "iterations": 6, "save_every": 1, "colors": 0}))
     with pytest.raises(NonFiniteLossError, match=r"loss \(symmetry\) stopped being a finite number at iteration 3"):
         session.run()
     assert session.iteration == 2 and session.result.interrupted
@@ -170,8 +170,8 @@ def test_offline_fallback_keeps_the_init_images_shape(tmp_path, monkeypatch, cap
 
 
 def test_dither_without_a_palette_says_so():
-    with pytest.warns(PixrayWarning, match="'dither': 'bayer4' has no effect without a palette"):
-        resolve({"prompts": "x", "clip_models": TINY, "dither": "bayer4"})
+    with pytest.warns(PixrayWarning, match="'dither': 'bayer4' has no effect without a palette or colors"):
+        resolve({"prompts": "x", "clip_models": TINY, "dither": "bayer4", "colors": 0})
 
 
 def test_a_time_in_a_prompt_is_pointed_out():

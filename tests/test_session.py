@@ -17,7 +17,8 @@ def test_full_run_writes_every_file(quick, tmp_path):
     out = tmp_path / "run"
     assert image.size == (64, 48)
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert names == ["output.png", "output_sprite.png", "settings.yaml", "steps/000002.png", "steps/000004.png"]
+    assert names == ["metrics.json", "output.png", "output_sprite.png", "palette.gpl", "palette.hex", "settings.yaml",
+                     "steps/000002.png", "steps/000004.png"]
     with Image.open(out / "output.png") as png:
         assert png.size == (64, 48)
         recipe = json.loads(png.text["pixray:settings"])
@@ -83,7 +84,7 @@ def test_progress_every_display_every_independent_of_saving(quick, tmp_path):
                callback=lambda p: seen.append((p.iteration, p.image.size, set(p.losses))))
     assert [s[0] for s in seen] == [2, 4, 5]
     assert all(size == (64, 48) for _, size, _ in seen)
-    assert seen[0][2] == {"total", "pixray-tiny:random:a red apple"}
+    assert seen[0][2] == {"total", "pixray-tiny:random:a red apple", "palette"}  # palette: the colors fitted
     assert sorted(p.name for p in (tmp_path / "run" / "steps").iterdir()) == ["000003.png"]
 
 
@@ -156,7 +157,8 @@ def test_ensemble_of_two_models(quick, tmp_path):
     torch.save(open_clip.create_model("pixray-tiny").state_dict(), weights)
     session = Session(resolve({**quick, "clip_models": f"pixray-tiny:random,pixray-tiny:{weights}"}))
     assert len(session.perceptors) == 2
-    assert len(session.step()) == 3
+    names = set(session.step())
+    assert names == {"total", "palette", "pixray-tiny:random:a red apple", f"pixray-tiny:{weights}:a red apple"}
 
 
 def test_local_weights_file_is_loaded(tmp_path):
@@ -176,6 +178,7 @@ def test_init_image_and_image_prompts(quick, tmp_path):
     path = tmp_path / "init.png"
     picture.save(path)
     image = pixray.run(**{**quick, "init_image": str(path), "iterations": 0, "outdir": str(tmp_path / "a")})
+    image = image.convert("RGB")
     assert image.getpixel((5, 5)) == (200, 30, 30) and image.getpixel((60, 40)) == (20, 20, 220)
     session = Session(resolve({**quick, "image_prompts": f"{path}:0.5"}))
     assert [name for name, _ in session.prompt_losses[0]] == ["pixray-tiny:random:a red apple",
