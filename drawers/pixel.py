@@ -2,7 +2,9 @@
 
 Cell colours are free RGB values in [0,1], or, with palette_mode="hard", logits over the palette
 whose forward pass is the one-hot choice (every cell is a palette colour at every step) and whose
-backward pass is the softmax's (straight-through estimator). With `transparent`, each cell also has
+backward pass is the softmax's (straight-through estimator). palette_mode="gumbel" (as SD-piXL) draws
+each cell as a Gumbel-softmax mix of the palette whose temperature anneals towards a single colour;
+the export takes each cell's most likely colour. With `transparent`, each cell also has
 an alpha value.
 """
 
@@ -62,6 +64,7 @@ def cell_index_map(pixel_type: str, cells: tuple[int, int], size: tuple[int, int
 # Start logits at -LOGIT_SCALE * squared distance (in palette_space): the nearest colour wins, by a margin
 # Adam can move.
 LOGIT_SCALE = 10.0
+GUMBEL_START, GUMBEL_END = 1.0, 0.05
 
 
 class PixelDrawer(Drawer):
@@ -86,7 +89,9 @@ class PixelDrawer(Drawer):
         self.index_map, (self.cells_h, self.cells_w) = cell_index_map(settings.pixel_type, settings.pixel_size,
                                                                       settings.size)
         self.index_map = self.index_map.to(device)
-        hard = settings.palette is not None and settings.palette_mode == "hard"
+        hard = settings.palette is not None and settings.palette_mode in ("hard", "gumbel")
+        self.gumbel = hard and settings.palette_mode == "gumbel"
+        self.steps = 0  # optimiser steps taken (the Gumbel temperature follows them)
         self.palette = load_palette(settings.palette).tensor(device) if hard else None
         depth = len(self.palette) if hard else 3
         self.cells = torch.zeros(1, depth, self.cells_h, self.cells_w, device=device, requires_grad=True)
@@ -144,24 +149,36 @@ class PixelDrawer(Drawer):
         params = [self.cells] + ([self.alpha] if self.alpha is not None else [])
         return [{"params": params, "lr": self.settings.learning_rate}]
 
-    def cell_colors(self) -> torch.Tensor:
-        """(1,3,h,w) RGB per cell; in hard mode exactly palette colours (straight-through gradients)."""
+    def temperature(self) -> float:
+        """Gumbel-softmax temperature: GUMBEL_START → GUMBEL_END geometrically over the run."""
+        progress = min(1.0, self.steps / max(1, self.settings.iterations))
+        return GUMBEL_START * (GUMBEL_END / GUMBEL_START) ** progress
+
+    def cell_colors(self, final: bool = False) -> torch.Tensor:
+        """(1,3,h,w) RGB per cell; in hard mode exactly palette colours (straight-through gradients); in
+        gumbel mode a noisy soft mix while optimising and the most likely colour when `final`."""
         if self.palette is None:
             return self.cells
+        if self.gumbel and not final:
+            uniform = torch.rand(self.cells.shape, generator=self.generator).clamp(1e-9, 1 - 1e-9)
+            noise = -torch.log(-torch.log(uniform)).to(self.device)
+            mix = ((self.cells + noise) / self.temperature()).softmax(1)
+            return torch.einsum("bkhw,kc->bchw", mix, self.palette)
         soft = self.cells.softmax(1)
         hard = F.one_hot(soft.argmax(1), len(self.palette)).permute(0, 3, 1, 2).to(soft.dtype)
         choice = hard + (soft - soft.detach())  # exactly one-hot forward: (soft - soft) is exactly 0
         return torch.einsum("bkhw,kc->bchw", choice, self.palette)
 
-    def cell_pixels(self) -> torch.Tensor:
-        colors = self.cell_colors()
+    def cell_pixels(self, final: bool = False) -> torch.Tensor:
+        colors = self.cell_colors(final)
         return colors if self.alpha is None else torch.cat([colors, self.alpha], 1)
 
-    def synth(self):
-        cells = self.cell_pixels()
+    def synth(self, final: bool = False):
+        cells = self.cell_pixels(final)
         return cells.flatten(2)[:, :, self.index_map]
 
     def clamp(self):
+        self.steps += 1
         with torch.no_grad():
             if self.palette is None:
                 self.cells.clamp_(0, 1)
@@ -170,5 +187,6 @@ class PixelDrawer(Drawer):
 
     def export(self):
         with torch.no_grad():
-            return DrawerOutput(image=tensor_to_pil(self.synth()), sprite=tensor_to_pil(self.cell_pixels()),
+            return DrawerOutput(image=tensor_to_pil(self.synth(final=True)),
+                                sprite=tensor_to_pil(self.cell_pixels(final=True)),
                                 cell_map=self.index_map.cpu().numpy())

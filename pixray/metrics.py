@@ -22,9 +22,11 @@ MAX_ERROR = 0.015
 # A very sharp offset (many-colour sprites, where blur leaves more error at every border) is enough.
 SHARP_OFFSET_RATIO = 0.25
 MAX_SHARP_ERROR = 0.05
-# The cell is the largest period whose error is close to the smallest: divisors of the cell explain the
-# picture as well as the cell does, multiples mix neighbouring cells and do far worse.
-ERROR_FACTOR, ERROR_MARGIN = 3.0, 0.01
+# Candidates are the periods whose error is close to the smallest (multiples of the cell mix neighbouring
+# cells and do far worse); of those, the cell is the one whose offset matters most (a divisor of the cell
+# fits blur as well but is less particular about where it starts), the largest on a tie.
+ERROR_FACTOR, ERROR_MARGIN = 4.0, 0.02
+RATIO_TIE = 0.02
 MIN_CELLS_PER_SIDE = 4
 
 # What `pixray lint` warns about (the targets of pixel art, not of paintings).
@@ -122,8 +124,8 @@ class _RunErrors:
 
 def detect_grid(image: Image.Image | np.ndarray, largest: int | None = None) -> Grid:
     """The pixel grid of an upscaled picture (square cells of a whole number of pixels, any offset):
-    the largest period whose cells are (nearly) flat, if the offset matters and the flat cells explain
-    the picture. Works through mild blur and JPEG; Grid(1, ...) when there is no grid."""
+    among the periods whose cells are (nearly) flat, the one whose offset matters most, if the flat
+    cells explain the picture. Works through mild blur and JPEG; Grid(1, ...) when there is no grid."""
     rgba = image if isinstance(image, np.ndarray) else _rgba(image)
     height, width = rgba.shape[:2]
     limit = min(width, height) // MIN_CELLS_PER_SIDE
@@ -143,7 +145,9 @@ def detect_grid(image: Image.Image | np.ndarray, largest: int | None = None) -> 
         found[period] = (error, (x, y), error / max((typical_x + typical_y) / total, 1e-12))
     floor = min(error for error, _, _ in found.values())
     near = max(ERROR_FACTOR * floor, floor + ERROR_MARGIN)
-    period = max(p for p, (error, _, _) in found.items() if error <= near)
+    candidates = {p: ratio for p, (error, _, ratio) in found.items() if error <= near}
+    sharpest = min(candidates.values())
+    period = max(p for p, ratio in candidates.items() if ratio <= sharpest + RATIO_TIE)
     error, offset, ratio = found[period]
     believed = (ratio <= MAX_OFFSET_RATIO and error <= MAX_ERROR) or (
         period > 2 and ratio <= SHARP_OFFSET_RATIO and error <= MAX_SHARP_ERROR)
@@ -198,22 +202,23 @@ def orphan_ratio(labels: np.ndarray) -> float:
 
 
 def count_jaggies(labels: np.ndarray) -> int:
-    """Pixels that are the corner of an 'L' on a 1-pixel line: exactly one same-coloured neighbour
-    vertically and one horizontally, with the pixel between them (diagonally) of another colour.
-    Pixel artists remove these 'doubles' so a diagonal reads as clean steps."""
-    padded = np.pad(labels, 1, constant_values=-2)
+    """Pixels that are the corner of an 'L' step on a 1-pixel line ("doubles"): exactly two same-coloured
+    4-neighbours, one vertical and one horizontal, the pixel between them (diagonally) of another colour,
+    and the line not going straight on from both (that is a drawn right angle, like a box corner).
+    Pixel artists remove doubles so a diagonal reads as clean 1-1 steps."""
+    padded = np.pad(labels, 2, constant_values=-2)
     h, w = labels.shape
-    c = padded[1:-1, 1:-1]
+    c = padded[2:-2, 2:-2]
 
     def at(dy, dx):
-        return padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] == c
+        return padded[2 + dy:2 + dy + h, 2 + dx:2 + dx + w] == c
 
-    up, down, left, right = at(-1, 0), at(1, 0), at(0, -1), at(0, 1)
-    four = up.astype(int) + down + left + right
+    four = at(-1, 0).astype(int) + at(1, 0) + at(0, -1) + at(0, 1)
     corner = np.zeros((h, w), bool)
-    for vertical, horizontal, diagonal in ((up, left, at(-1, -1)), (up, right, at(-1, 1)),
-                                           (down, left, at(1, -1)), (down, right, at(1, 1))):
-        corner |= vertical & horizontal & ~diagonal
+    for dy in (-1, 1):
+        for dx in (-1, 1):
+            right_angle = at(2 * dy, 0) & at(0, 2 * dx)
+            corner |= at(dy, 0) & at(0, dx) & ~at(dy, dx) & ~right_angle
     return int((corner & (four == 2) & (labels != -1)).sum())
 
 

@@ -97,10 +97,10 @@ class Session:
         self.drawer.init_from_image(init)
         self.init_image = init.to(self.device) if init is not None else None
         self.palette = load_palette(settings.palette).tensor(self.device) if settings.palette else None
-        # Without a palette, a sprite's `colors` are found during the run (refitted as the picture changes)
-        # and the soft palette loss pulls towards them, so the prompt is met with the final colours.
+        # colors_fit=during: a sprite's `colors` are refitted as the picture changes and the soft palette
+        # loss pulls towards them (measured no better than fitting at the end: benchmarks/pixel_quality.py).
         self.fits_palette = (self.palette is None and bool(settings.colors) and settings.pixel_size is not None
-                             and settings.palette_mode == "soft")
+                             and settings.colors_fit == "during")
         self.custom_losses = build_losses(settings)
         if ((self.palette is not None or self.fits_palette) and settings.palette_mode == "soft"
                 and settings.palette_weight > 0

@@ -170,10 +170,11 @@ QUALITIES = ("draft", "normal", "better", "best")
 ASPECTS = ("square", "widescreen", "portrait")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INIT_NOISES = ("pixels", "gradient", "paper", "none")
-PALETTE_MODES = ("soft", "hard", "export")
+PALETTE_MODES = ("soft", "hard", "gumbel", "export")
 PIXEL_TYPES = ("rect", "rectshift", "hex", "diamond", "tri")
 INIT_LOSSES = ("mse", "l1")
 BACKGROUNDS = ("keep", "remove")
+COLOR_FITS = ("end", "during")
 
 
 @dataclass
@@ -239,7 +240,9 @@ class Settings:
                            "('red->rust\\8;[black,#ff0000]')")
     palette_mode: str = setting("soft", str, "palette",
                                 "soft: free colours pulled onto the palette by an annealed loss; hard: every "
-                                "cell is a palette colour throughout (pixel drawer); export: only at the end",
+                                "cell is a palette colour throughout (pixel drawer); gumbel: each cell a "
+                                "Gumbel-softmax mix of palette colours, annealed to one (pixel drawer); export: "
+                                "only at the end",
                                 choices=PALETTE_MODES)
     palette_weight: float = setting(1.0, _number(float), "palette", "weight of the soft palette loss",
                                     minimum=0.0)
@@ -249,8 +252,10 @@ class Settings:
                                  "is chosen", choices=SPACES)
     colors: int = setting(16, _number(int), "palette",
                           "without a palette, a sprite ends in this many colours chosen from the picture "
-                          "(k-means in OKLab; with palette_mode soft they are found during the run); 0 keeps "
-                          "every colour", minimum=0, maximum=256)
+                          "(k-means in OKLab); 0 keeps every colour", minimum=0, maximum=256)
+    colors_fit: str = setting("end", str, "palette",
+                              "when the colors are chosen: end (from the finished picture) or during (refitted "
+                              "every 10 iterations, a soft palette loss pulling towards them)", choices=COLOR_FITS)
     cleanup: bool = setting(True, parse_bool, "palette",
                             "recolour stray pixels of the sprite (1-pixel lines and lone details that stand out "
                             "stay); skipped when dithering")
@@ -575,11 +580,10 @@ def resolve(values: dict) -> Settings:
     except KeyError as err:
         raise SettingsError(f"setting 'drawer': {err.args[0]}") from None
     _embedded_defaults(settings, values)
-    if settings.palette_mode == "hard" and not drawer.supports_hard_palette:
-        raise SettingsError(f"setting 'palette_mode': 'hard' does not work with drawer {settings.drawer!r}; "
-                            f"allowed: soft, export")
-    if "palette_mode" in values and settings.palette_mode != "soft" and settings.palette is None and not (
-            settings.palette_mode == "export" and settings.colors):
+    if settings.palette_mode in ("hard", "gumbel") and not drawer.supports_hard_palette:
+        raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} does not work with drawer "
+                            f"{settings.drawer!r}; allowed: soft, export")
+    if "palette_mode" in values and settings.palette_mode != "soft" and settings.palette is None:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} needs a palette")
     if settings.transparent and not drawer.supports_transparency:
         raise SettingsError(f"setting 'transparent': drawer {settings.drawer!r} has no alpha channel")

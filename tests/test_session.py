@@ -84,7 +84,7 @@ def test_progress_every_display_every_independent_of_saving(quick, tmp_path):
                callback=lambda p: seen.append((p.iteration, p.image.size, set(p.losses))))
     assert [s[0] for s in seen] == [2, 4, 5]
     assert all(size == (64, 48) for _, size, _ in seen)
-    assert seen[0][2] == {"total", "pixray-tiny:random:a red apple", "palette"}  # palette: the colors fitted
+    assert seen[0][2] == {"total", "pixray-tiny:random:a red apple"}
     assert sorted(p.name for p in (tmp_path / "run" / "steps").iterdir()) == ["000003.png"]
 
 
@@ -158,7 +158,7 @@ def test_ensemble_of_two_models(quick, tmp_path):
     session = Session(resolve({**quick, "clip_models": f"pixray-tiny:random,pixray-tiny:{weights}"}))
     assert len(session.perceptors) == 2
     names = set(session.step())
-    assert names == {"total", "palette", "pixray-tiny:random:a red apple", f"pixray-tiny:{weights}:a red apple"}
+    assert names == {"total", "pixray-tiny:random:a red apple", f"pixray-tiny:{weights}:a red apple"}
 
 
 def test_local_weights_file_is_loaded(tmp_path):
