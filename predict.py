@@ -30,7 +30,10 @@ class Predictor(BasePredictor):
         pixel_width: int = Input(description="cells across (0: the drawer's default)", default=0, ge=0, le=512),
         pixel_height: int = Input(description="cells down (0: follows the aspect)", default=0, ge=0, le=512),
         palette: str = Input(description="pico8, nes, gameboy, cga, ega, c64, 1bit, grayscale4, a DSL like "
-                                         "'red->rust\\\\8;[black]', or empty for free colours", default=""),
+                                         "'red->rust\\\\8;[black]', or empty for colours chosen from the picture",
+                             default=""),
+        colors: int = Input(description="without a palette: colours chosen from the picture (0: every colour)",
+                            default=16, ge=0, le=256),
         dither: str = Input(description="dithering when mapping to the palette", choices=list(DITHERS),
                             default="none"),
         quality: str = Input(description="preset for models, cutouts and iterations", choices=list(QUALITIES),
@@ -42,7 +45,7 @@ class Predictor(BasePredictor):
         init_image: Path = Input(description="optional picture to start from", default=None),
         clip_models: str = Input(description="CLIP models, comma-separated (empty: from quality)", default=""),
     ) -> Iterator[Path]:
-        values = dict(prompts=prompts, drawer=drawer, aspect=aspect, quality=quality, dither=dither,
+        values = dict(prompts=prompts, drawer=drawer, aspect=aspect, quality=quality, dither=dither, colors=colors,
                       display_every=display_every, save_every=0, outdir=tempfile.mkdtemp(prefix="pixray-"))
         if pixel_width:
             base_w, base_h = ASPECT_SIZES[aspect]

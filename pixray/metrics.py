@@ -14,7 +14,7 @@ from PIL import Image
 
 # A grid is believed when its best offset explains the picture much better than a typical offset of the
 # same period (a native sprite or a photo has no offset that matters) and its flat cells leave little of
-# the picture's variation unexplained. Measured on blurred and JPEG'd upscales of 40 sprites against
+# the picture's variation unexplained. Measured on blurred and JPEG'd upscales of the prior's bank sprites against
 # native and resized ones (benchmarks/pixel_quality.py): natives leave 0.017 and more at offset ratios
 # down to 0.3 (down to 0.08 only for 2-pixel periods, which have just two offsets to compare).
 MAX_OFFSET_RATIO = 0.6
