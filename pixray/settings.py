@@ -117,10 +117,14 @@ def parse_outdir(value: Any) -> str:
 
 
 def parse_output_name(value: Any) -> str:
-    """A .png file name inside outdir: no folders, so nothing is written outside the run's folder."""
+    """A .png file name inside outdir, or pixray's 'folder/name.png' (relative, no '..'), whose folder
+    then becomes the run's folder: nothing is written outside the run's folder either way."""
     text = str(value).strip()
-    if "/" in text or "\\" in text or text in (".", "..") or not text:
-        raise ValueError("must be a file name inside outdir (like picture.png), without folders or '..'")
+    parts = text.split("/")
+    if ("\\" in text or text.startswith("/") or not text or any(p in ("", ".", "..") for p in parts)
+            or ":" in parts[0]):
+        raise ValueError("must be a file name inside outdir (like picture.png), or pixray's relative "
+                         "folder/picture.png, without '..'")
     if not text.lower().endswith(".png") or text.lower() == ".png":
         raise ValueError("must be a .png file name (like picture.png)")
     return text
@@ -299,7 +303,8 @@ class Settings:
                           "folder for this run; %DATE%, %TIME% and %SEQ% are filled in, and an existing "
                           "non-empty folder gets a new suffix unless overwrite is set")
     output: str = setting("output.png", parse_output_name, "output",
-                          "file name (.png) of the final image inside outdir")
+                          "file name (.png) of the final image inside outdir (pixray's relative "
+                          "folder/name.png: the folder becomes outdir)")
     overwrite: bool = setting(False, parse_bool, "output", "reuse outdir even if it already holds files")
     save_every: int = setting(10, _number(int), "output", "write a frame to outdir/steps every N iterations "
                               "(0 = never)", minimum=0)
@@ -374,12 +379,40 @@ def _check_bounds(name: str, value: Any) -> None:
             raise SettingsError(f"setting {name!r}: {number} is out of range; allowed: {allowed}")
 
 
-def normalise(values: dict) -> dict:
-    """Canonical names and parsed values for a dict of user settings (unknown keys raise)."""
-    out = {}
+# pixray 1.9 keys that are other ways of saying one of ours: key → {value: our settings}.
+PIXRAY_SPELLINGS = {
+    "use_pixeldraw": {True: {"drawer": "pixel"}, False: {}},
+    "save_intermediates": {True: {}, False: {"save_every": 0}},  # pixray kept no frames unless asked
+}
+
+
+def _pixray_spellings(values: dict) -> dict:
+    """Replace pixray's other spellings by our settings (settings given directly win)."""
+    out = {k: v for k, v in values.items() if k.strip().lstrip("-").replace("-", "_") not in PIXRAY_SPELLINGS}
     for key, value in values.items():
-        name = canonical_name(key)
-        out[name] = coerce(name, value)
+        name = key.strip().lstrip("-").replace("-", "_")
+        if name in PIXRAY_SPELLINGS:
+            try:
+                meaning = PIXRAY_SPELLINGS[name][parse_bool(value)]
+            except ValueError as err:
+                raise SettingsError(f"setting {name!r}: cannot use {value!r}: {err}") from None
+            for target, setting_value in meaning.items():
+                out.setdefault(target, setting_value)
+    return out
+
+
+def normalise(values: dict) -> dict:
+    """Canonical names and parsed values for a dict of user settings. Every unknown key and bad value
+    is reported at once, in one line."""
+    out, problems = {}, []
+    for key, value in _pixray_spellings(values).items():
+        try:
+            name = canonical_name(key)
+            out[name] = coerce(name, value)
+        except SettingsError as err:
+            problems.append(str(err))
+    if problems:
+        raise SettingsError("; ".join(problems))
     return out
 
 
@@ -556,11 +589,24 @@ def _shape(settings: Settings, values: dict, drawer) -> None:
              f"cells differ by a pixel (mixels); {cells_w * fit}x{cells_h * fit} would give {fit}-pixel cells")
 
 
+def _split_output_path(settings: Settings, values: dict) -> None:
+    """pixray's output 'outputs/x.png': the folder is the run's folder (a new numbered one if it already
+    holds files), x.png the file in it."""
+    folder, _, name = settings.output.rpartition("/")
+    if not folder:
+        return
+    if "outdir" in values:
+        raise SettingsError(f"setting 'output': {settings.output!r} names a folder and so does outdir "
+                            f"({settings.outdir!r}); give the folder in outdir and a file name in output")
+    settings.outdir, settings.output = folder, name
+
+
 def resolve(values: dict) -> Settings:
     """Build validated Settings from explicit user values: presets fill only what was not given.
     Checks that need no torch run first, so a typo costs milliseconds."""
     values = normalise(values)
     settings = Settings(**values)
+    _split_output_path(settings, values)
     preset = QUALITY_PRESETS[settings.quality]
     for name, value in preset.items():
         if name not in values or values[name] in (None, []):

@@ -76,7 +76,7 @@ CASES = [
     (["--pixel_size", "100", "100", "--size", "64", "64"], "pixel_size"),
     # where files go
     (["--output", "../victim.png"], "output"), (["--output", "{tmp}/victim.png"], "output"),
-    (["--output", "sub/x.png"], "output"), (["--output", "x.jpg"], "output"), (["--output", ".."], "output"),
+    (["--output", "sub/../x.png"], "output"), (["--output", "sub\\\\x.png"], "output"), (["--output", "x.jpg"], "output"), (["--output", ".."], "output"),
     (["--outdir", ""], "outdir"), (["--outdir", F + "/a_file/run"], "outdir"),
     (["--outdir", "/proc/pixray-run"], "outdir"),
     # files that are not what they should be
