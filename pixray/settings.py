@@ -61,10 +61,6 @@ def _finite(value: Any) -> float:
     return number
 
 
-def parse_float_list(value: Any) -> list[float]:
-    return [_finite(v) for v in _as_list(value, ",")] if not isinstance(value, (int, float)) else [_finite(value)]
-
-
 def parse_pair(value: Any) -> tuple[int, int] | None:
     """A width × height pair: 64, "64", "80x45", "80 45", [80, 45]; one number means square."""
     if value is None:
@@ -149,6 +145,56 @@ def _number(kind: type) -> Callable[[Any], Any]:
         return number
 
     return parse
+
+
+# pixray's unit strings: '5', '5 iterations', '5i', or a share of the run, '50%'.
+_UNIT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(%|i|its?|iters?|iterations?)?", re.I)
+
+
+def _unit(value: Any) -> tuple[float, str]:
+    """(number, '%' or 'i' or '') of a pixray unit string or a plain number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite(value), ""
+    match = _UNIT.fullmatch(str(value).strip())
+    if not match:
+        raise ValueError("expected iterations ('5', '5 iterations', '5i') or a share of them ('50%')")
+    unit = match[2] or ""
+    return _finite(match[1]), "%" if unit == "%" else "i" if unit else ""
+
+
+def parse_every(value: Any) -> int | str:
+    """A number of iterations; pixray's '50%' stays a string until the run's length is known."""
+    number, unit = _unit(value)
+    if unit == "%":
+        return f"{number:g}%"
+    if number != int(number):
+        raise ValueError("expected a whole number of iterations")
+    return int(number)
+
+
+def parse_drops(value: Any) -> list:
+    """Percents of the run (a plain number, or '75%'); pixray's '100i' (an iteration) stays a string
+    until the run's length is known."""
+    items = [value] if isinstance(value, (int, float)) else _as_list(value, ",")
+    drops = []
+    for item in items:
+        number, unit = _unit(item)
+        drops.append(f"{number:g}i" if unit == "i" else number)
+    return drops
+
+
+def _resolve_units(settings: "Settings") -> None:
+    """Turn pixray's '50%' (of the iterations) and '100i' (an iteration) into our units."""
+    total = max(1, settings.iterations)
+    for name in ("save_every", "display_every"):
+        value = getattr(settings, name)
+        if isinstance(value, str):
+            share = float(value[:-1])
+            if not 0 <= share <= 100:
+                raise SettingsError(f"setting {name!r}: {value} is out of range; allowed: 0% to 100%")
+            setattr(settings, name, max(1, round(total * share / 100)) if share else 0)
+    settings.learning_rate_drops = [100 * float(d[:-1]) / total if isinstance(d, str) else d
+                                    for d in settings.learning_rate_drops]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,8 +338,9 @@ class Settings:
                               maximum=1_000_000)
     learning_rate: Any = setting(None, _number(float), "optimisation",
                                  "Adam learning rate (default: the drawer's)", minimum=0.0, maximum=100)
-    learning_rate_drops: list = setting([75.0], parse_float_list, "optimisation",
-                                        "percent of iterations at which the learning rate drops 10x",
+    learning_rate_drops: list = setting([75.0], parse_drops, "optimisation",
+                                        "percent of iterations at which the learning rate drops 10x "
+                                        "(pixray's '100i': at iteration 100)",
                                         metavar="PERCENT", nargs="+")
     seed: Any = setting(None, parse_seed, "optimisation", "int or any string; the same seed gives the same image")
     device: str = setting("auto", str, "optimisation", "where to compute (auto picks cuda, then mps, then cpu)",
@@ -306,16 +353,16 @@ class Settings:
                           "file name (.png) of the final image inside outdir (pixray's relative "
                           "folder/name.png: the folder becomes outdir)")
     overwrite: bool = setting(False, parse_bool, "output", "reuse outdir even if it already holds files")
-    save_every: int = setting(10, _number(int), "output", "write a frame to outdir/steps every N iterations "
-                              "(0 = never)", minimum=0)
+    save_every: Any = setting(10, parse_every, "output", "write a frame to outdir/steps every N iterations "
+                              "(0 = never; pixray's '5 iterations' or '10%' work too)", minimum=0)
     video: bool = setting(False, parse_bool, "output", "also write output.mp4 of the progress frames "
                           "(nearest-neighbour upscaled, ffmpeg bundled by imageio-ffmpeg)")
     gif: bool = setting(False, parse_bool, "output", "also write an animated output.gif of the progress frames")
     video_fps: int = setting(10, _number(int), "output", "frames per second of the video and GIF",
                              minimum=1, maximum=60)
-    display_every: int = setting(10, _number(int), "output",
-                                 "report progress (image, losses) every N iterations (0 = only at the end)",
-                                 minimum=0)
+    display_every: Any = setting(10, parse_every, "output",
+                                 "report progress (image, losses) every N iterations (0 = only at the end; "
+                                 "pixray's '5 iterations' or '10%' work too)", minimum=0)
 
     def to_dict(self) -> dict:
         """Plain YAML/JSON-friendly values (tuples become lists)."""
@@ -611,6 +658,7 @@ def resolve(values: dict) -> Settings:
     for name, value in preset.items():
         if name not in values or values[name] in (None, []):
             setattr(settings, name, list(value) if isinstance(value, list) else value)
+    _resolve_units(settings)
     _check_inputs(settings, values)
 
     from . import perceptors

@@ -51,3 +51,26 @@ def test_every_problem_of_a_config_is_reported_at_once(tmp_path):
     message = str(err.value)
     assert "\n" not in message
     assert "'filterz'" in message and "'iterations': cannot use 'many'" in message and "'palete'" in message
+
+
+@pytest.mark.parametrize("text, expected", [("5 iterations", 5), ("5i", 5), ("7", 7), (3, 3), ("10%", 20),
+                                            ("0%", 0), ("0.5%", 1)])
+def test_pixrays_unit_strings_for_every(text, expected):
+    settings = resolve({"prompts": "x", "clip_models": TINY, "iterations": 200, "save_every": text,
+                        "display_every": text})
+    assert settings.save_every == expected and settings.display_every == expected
+
+
+def test_pixrays_iteration_drops_become_percents():
+    settings = resolve({"prompts": "x", "clip_models": TINY, "iterations": 200,
+                        "learning_rate_drops": ["100i", "75%", 90]})
+    assert settings.learning_rate_drops == [50.0, 75.0, 90.0]
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("save_every", "five", "expected iterations"), ("save_every", "2.5 iterations", "whole number"),
+    ("display_every", "150%", "out of range"), ("learning_rate_drops", ["300i"], "out of range"),
+    ("save_every", "nan", "expected iterations")])
+def test_bad_unit_strings_are_named(key, value, message):
+    with pytest.raises(SettingsError, match=f"setting '{key}'.*{message}"):
+        resolve({"prompts": "x", "clip_models": TINY, "iterations": 200, key: value})
