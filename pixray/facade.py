@@ -32,8 +32,15 @@ def reset_settings() -> None:
 
 
 def add_settings(**kwargs) -> None:
-    """Merge settings; later calls win. Unknown names and bad values raise SettingsError at once."""
+    """Merge settings; later calls win. Unknown names and bad values raise SettingsError at once.
+    pixray's `skip_args=True` (do not read the command line) is accepted: this API never reads it."""
+    kwargs.pop("skip_args", None)
     _state.values.update(normalise(kwargs))
+
+
+def get_settings() -> dict:
+    """The settings added so far (canonical names, parsed values), as pixray's get_settings gave them."""
+    return dict(_state.values)
 
 
 def apply_settings() -> Settings:

@@ -74,3 +74,12 @@ def test_pixrays_iteration_drops_become_percents():
 def test_bad_unit_strings_are_named(key, value, message):
     with pytest.raises(SettingsError, match=f"setting '{key}'.*{message}"):
         resolve({"prompts": "x", "clip_models": TINY, "iterations": 200, key: value})
+
+
+def test_pixrays_facade_calls():
+    pixray.reset_settings()
+    pixray.add_settings(prompts="a cat", skip_args=True)   # pixray: "do not read sys.argv"
+    pixray.add_settings(cutn=4)
+    assert pixray.get_settings() == {"prompts": ["a cat"], "num_cuts": 4}
+    pixray.get_settings()["num_cuts"] = 9                  # a copy: the collected settings stay
+    assert pixray.get_settings()["num_cuts"] == 4
