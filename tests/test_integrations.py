@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -103,9 +104,18 @@ def _get(url: str, timeout: float = 2) -> dict:
 
 
 def _predict(base: str, request: dict) -> dict:
-    return json.loads(_LOCAL.open(urllib.request.Request(
-        f"{base}/predictions", data=json.dumps(request).encode(), headers={"Content-Type": "application/json"}),
-        timeout=500).read())
+    """One prediction. cog runs one at a time and answers 409 while the previous one is still being
+    wrapped up after its response went out: wait and ask again."""
+    deadline = time.time() + 60
+    while True:
+        try:
+            return json.loads(_LOCAL.open(urllib.request.Request(
+                f"{base}/predictions", data=json.dumps(request).encode(),
+                headers={"Content-Type": "application/json"}), timeout=500).read())
+        except urllib.error.HTTPError as err:
+            if err.code != 409 or time.time() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _start_cog_server(log_path: Path, attempts: int = 3):
