@@ -41,7 +41,7 @@ def test_saturation():
     grey = torch.full((1, 3, 2, 2), 0.4)
     red = torch.tensor([1.0, 0, 0]).view(1, 3, 1, 1).expand(1, 3, 2, 2)
     assert loss("saturation")(ctx(grey)) == 0
-    assert loss("saturation")(ctx(red)).item() == pytest.approx(1.0)
+    assert loss("saturation")(ctx(red)).item() == pytest.approx(-1.0)   # pixray's sign: positive = more colour
 
 
 def test_smoothness_and_its_wrap_around_in_tile_mode():
