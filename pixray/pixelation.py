@@ -18,7 +18,7 @@ from .export import indexed_image, palette_indices, upscale_nearest, used_palett
 from .image_files import open_image, to_rgb
 from .metrics import Grid, detect_grid, downsample
 from .palette_fit import fit_palette, merge_close
-from .palettes import Palette, image_colors, load_palette
+from .palettes import Palette, load_palette
 from .quantize import DITHERS, SPACES
 
 
@@ -80,13 +80,11 @@ def pixelate(image, pixel_size="auto", palette: str | Palette | None = None, dit
         small = source.resize(cells, Image.Resampling.BOX)
     if palette is not None:
         chosen = palette if isinstance(palette, Palette) else load_palette(palette)
-    elif grid is not None and grid.cell > 1:
+    else:  # the picture's own colours: merged where blur or JPEG split them, else fitted like a run's
         pixels = np.asarray(small).reshape(-1, 3)
-        merged = merge_close(pixels, SAME_COLOR)
-        chosen = Palette(tuple(map(tuple, merged if len(merged) <= colors else fit_palette(pixels, colors))),
-                         "found colours")
-    else:
-        chosen = Palette(tuple(image_colors(small, colors)), f"{colors} colours")
+        merged = merge_close(pixels, SAME_COLOR) if grid is not None and grid.cell > 1 else pixels[:0]
+        found = merged if 0 < len(merged) <= colors else fit_palette(pixels, colors)
+        chosen = Palette(tuple(map(tuple, found)), f"{len(found)} colours")
     indices, _ = palette_indices(small, chosen, dither, palette_space)
     if cleanup:
         indices, _ = remove_strays(indices, None, chosen.array())
