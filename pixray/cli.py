@@ -77,7 +77,7 @@ def _add_pixelate_command(commands) -> None:
                                           "OUT_sprite.png (one pixel per cell) and OUT.gpl.")
     sub.add_argument("input", metavar="IN", help="image file")
     sub.add_argument("output", metavar="OUT", help="output .png")
-    sub.add_argument("--pixel_size", "--pixel-size", nargs="+", type=_cells, default="auto", metavar="N",
+    sub.add_argument("--pixel_size", "--pixel-size", nargs="+", type=_cells, default=["auto"], metavar="N",
                      help="cells: WIDTH [HEIGHT] (height follows the picture if omitted), or auto (default): "
                           "upscaled pixel art comes back at its own grid, anything else 64 cells across")
     sub.add_argument("--palette", help="palette name, file or DSL (default: colours of the image)")
@@ -129,7 +129,7 @@ def _pixelate(args: dict) -> int:
     from .pixelation import pixelate, save_pixel_art
 
     sizes = args["pixel_size"]
-    if "auto" in sizes and sizes != ["auto"] and sizes != "auto":
+    if "auto" in sizes and len(sizes) > 1:
         raise SettingsError("setting 'pixel_size': auto stands alone (or give WIDTH [HEIGHT] in cells)")
     art = pixelate(args["input"], pixel_size=args["pixel_size"], palette=args["palette"], dither=args["dither"],
                    colors=args["colors"], scale=args["scale"], palette_space=args["palette_space"],

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image
 
+from .image_files import has_alpha
+
 
 # A grid is believed when its best offset explains the picture much better than a typical offset of the
 # same period (a native sprite or a photo has no offset that matters) and its flat cells leave little of
@@ -77,7 +79,7 @@ class Metrics:
 
 def _rgba(image: Image.Image) -> np.ndarray:
     """(H,W,4) uint8; images without alpha are opaque."""
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+    if has_alpha(image):
         return np.asarray(image.convert("RGBA"))
     return np.dstack([np.asarray(image.convert("RGB")), np.full(image.size[::-1], 255, np.uint8)])
 
@@ -122,15 +124,13 @@ class _RunErrors:
         return float(errors.min()), int(offsets[errors.argmin()]), typical
 
 
-def detect_grid(image: Image.Image | np.ndarray, largest: int | None = None) -> Grid:
+def detect_grid(image: Image.Image | np.ndarray) -> Grid:
     """The pixel grid of an upscaled picture (square cells of a whole number of pixels, any offset):
     among the periods whose cells are (nearly) flat, the one whose offset matters most, if the flat
     cells explain the picture. Works through mild blur and JPEG; Grid(1, ...) when there is no grid."""
     rgba = image if isinstance(image, np.ndarray) else _rgba(image)
     height, width = rgba.shape[:2]
     limit = min(width, height) // MIN_CELLS_PER_SIDE
-    if largest is not None:
-        limit = min(limit, largest)
     channels = 4 if (rgba[..., 3] != 255).any() else 3
     data = rgba[..., :channels] / 255
     # All the variation there is along each axis (rows, then columns, against their own means).

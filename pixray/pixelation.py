@@ -82,8 +82,8 @@ def pixelate(image, pixel_size="auto", palette: str | Palette | None = None, dit
         chosen = palette if isinstance(palette, Palette) else load_palette(palette)
     else:  # the picture's own colours: merged where blur or JPEG split them, else fitted like a run's
         pixels = np.asarray(small).reshape(-1, 3)
-        merged = merge_close(pixels, SAME_COLOR) if grid is not None and grid.cell > 1 else pixels[:0]
-        found = merged if 0 < len(merged) <= colors else fit_palette(pixels, colors)
+        merged = merge_close(pixels, SAME_COLOR) if grid is not None and grid.cell > 1 else None
+        found = merged if merged is not None and len(merged) <= colors else fit_palette(pixels, colors)
         chosen = Palette(tuple(map(tuple, found)), f"{len(found)} colours")
     indices, _ = palette_indices(small, chosen, dither, palette_space)
     if cleanup:

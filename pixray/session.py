@@ -16,10 +16,9 @@ from PIL import Image
 
 from .cutouts import Cutouts
 from .errors import NonFiniteLossError
-from .export import finalize
+from .export import choose_palette, finalize
 from .losses import LossContext, build_losses, neighbour_differences
 from .losses.palette import PaletteLoss
-from .palette_fit import fit_palette
 from .palettes import load_palette
 from .drawers import drawer_class
 from .drawers.grid import PixelGrid
@@ -173,13 +172,10 @@ class Session:
         return {"total": float(total.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
 
     def _fit_palette(self, image: torch.Tensor) -> torch.Tensor:
-        """`colors` colours of the current picture's cells (the visible ones), as the export will fit them."""
+        """`colors` colours of the current picture's cells, chosen as the export will choose them."""
         cells_w, cells_h = self.settings.pixel_size
-        cells = F.adaptive_avg_pool2d(image, (cells_h, cells_w))[0].permute(1, 2, 0).reshape(-1, image.shape[1])
-        if cells.shape[1] == 4 and bool((cells[:, 3] >= 0.5).any()):
-            cells = cells[cells[:, 3] >= 0.5]
-        pixels = (cells[:, :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-        return torch.from_numpy(fit_palette(pixels, self.settings.colors)).float().div(255).to(self.device)
+        sprite = tensor_to_pil(F.adaptive_avg_pool2d(image, (cells_h, cells_w)))
+        return choose_palette(self.settings, sprite).tensor(self.device)
 
     def _check_finite(self, total: torch.Tensor, parts: dict[str, torch.Tensor]) -> None:
         grads = [p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]

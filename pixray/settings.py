@@ -390,9 +390,14 @@ ALIASES = {
 }
 
 
+def _bare(key: str) -> str:
+    """A key as written on the command line or in YAML → snake_case without leading dashes."""
+    return key.strip().lstrip("-").replace("-", "_")
+
+
 def canonical_name(key: str) -> str:
     """Map dash-case and aliases to the field name, or raise with the closest valid names."""
-    name = key.strip().lstrip("-").replace("-", "_")
+    name = _bare(key)
     name = ALIASES.get(name, name)
     if name in FIELDS:
         return name
@@ -434,18 +439,19 @@ PIXRAY_SPELLINGS = {
 
 
 def _pixray_spellings(values: dict) -> dict:
-    """Replace pixray's other spellings by our settings (settings given directly win)."""
-    out = {k: v for k, v in values.items() if k.strip().lstrip("-").replace("-", "_") not in PIXRAY_SPELLINGS}
+    """Replace pixray's other spellings by our settings (settings given directly, in any spelling, win)."""
+    out, implied = {}, {}
     for key, value in values.items():
-        name = key.strip().lstrip("-").replace("-", "_")
-        if name in PIXRAY_SPELLINGS:
-            try:
-                meaning = PIXRAY_SPELLINGS[name][parse_bool(value)]
-            except ValueError as err:
-                raise SettingsError(f"setting {name!r}: cannot use {value!r}: {err}") from None
-            for target, setting_value in meaning.items():
-                out.setdefault(target, setting_value)
-    return out
+        name = _bare(key)
+        if name not in PIXRAY_SPELLINGS:
+            out[key] = value
+            continue
+        try:
+            implied.update(PIXRAY_SPELLINGS[name][parse_bool(value)])
+        except ValueError as err:
+            raise SettingsError(f"setting {name!r}: cannot use {value!r}: {err}") from None
+    given = {ALIASES.get(_bare(key), _bare(key)) for key in out}
+    return {**out, **{name: value for name, value in implied.items() if name not in given}}
 
 
 def normalise(values: dict) -> dict:

@@ -83,3 +83,8 @@ def test_pixrays_facade_calls():
     assert pixray.get_settings() == {"prompts": ["a cat"], "num_cuts": 4}
     pixray.get_settings()["num_cuts"] = 9                  # a copy: the collected settings stay
     assert pixray.get_settings()["num_cuts"] == 4
+
+
+def test_a_setting_given_in_dash_case_still_wins_over_a_pixray_spelling():
+    settings = resolve({"prompts": "x", "clip_models": TINY, "save_intermediates": False, "--save-every": 3})
+    assert settings.save_every == 3
