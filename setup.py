@@ -12,9 +12,9 @@ setup(
     long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    # Drawers live in the top-level drawers/ folder but install as the subpackage pixray.drawers.
-    packages=["pixray", "pixray.drawers", "pixray.guide", "pixray.losses"],
-    package_dir={"pixray": "pixray", "pixray.drawers": "drawers"},
+    # Drawers and filters live in top-level folders but install as pixray.drawers and pixray.filters.
+    packages=["pixray", "pixray.drawers", "pixray.filters", "pixray.guide", "pixray.losses"],
+    package_dir={"pixray": "pixray", "pixray.drawers": "drawers", "pixray.filters": "filters"},
     # the xkcd colour names and the embedded guide's weights (MODEL_CARD.md)
     package_data={"pixray": ["data/*.json", "data/*.pt"]},
     install_requires=[
@@ -30,6 +30,9 @@ setup(
         "pillow>=10",
         "numpy>=1.24",
         "pyyaml>=6",
+        # pixray's DiffGrad and AdamP optimisers (pure Python); wavelets for the fft drawer's fft_use=dwt
+        "pytorch-optimizer>=3.0",
+        "pywavelets>=1.4",
     ],
     extras_require={
         "cog": ["cog>=0.23"],

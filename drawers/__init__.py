@@ -14,6 +14,12 @@ BUILTIN = {
     "clipdraw": "pixray.drawers.clipdraw:ClipDrawDrawer",
     "line_sketch": "pixray.drawers.line_sketch:LineSketchDrawer",
     "sprite": "pixray.drawers.sprite:SpriteDrawer",
+    "fft": "pixray.drawers.fft:FftDrawer",
+}
+# pixray drawers that need models this project cannot ship or load
+UNAVAILABLE = {
+    "vdiff": "pixray's vdiff drawer needs the v-diffusion-pytorch models and their multi-GB weights, which are "
+             "not available here",
 }
 
 
@@ -28,6 +34,8 @@ def available_drawers() -> dict[str, str]:
 def drawer_class(name: str) -> type:
     """The drawer class for `name`; KeyError names the allowed values."""
     known = available_drawers()
+    if name in UNAVAILABLE and name not in known:
+        raise KeyError(f"{name!r}: {UNAVAILABLE[name]}; allowed: {', '.join(sorted(known))}")
     if name not in known:
         raise KeyError(f"{name!r} is not one of {', '.join(sorted(known))}")
     module, _, attr = known[name].partition(":")

@@ -31,6 +31,7 @@ class Drawer(ABC):
     supports_transparency: ClassVar[bool] = False   # transparent=True (synth returns RGBA)
     native_grid: ClassVar[bool] = False             # draws cells itself; otherwise pixel_size adds a PixelGrid
     default_pixel_size: ClassVar[tuple[int, int] | None] = None  # a fixed grid (the output size follows it)
+    supports_reapply: ClassVar[bool] = True         # reapply() keeps the drawing (overlay_image)
 
     @classmethod
     def resolve_settings(cls, settings) -> None:
@@ -55,6 +56,19 @@ class Drawer(ABC):
 
     def clamp(self) -> None:
         """Project parameters back into their valid range after an optimiser step."""
+
+    def latent(self) -> torch.Tensor:
+        """Every parameter as one flat vector (pixray's z, which init_weight anchors)."""
+        return torch.cat([p.flatten() for group in self.param_groups() for p in group["params"]])
+
+    def reapply(self, image: torch.Tensor) -> None:
+        """Redraw the parameters from `image` entirely (pixray's overlay_image), without noise."""
+        keep = self.settings.init_image_alpha
+        self.settings.init_image_alpha = 255
+        try:
+            self.init_from_image(image)
+        finally:
+            self.settings.init_image_alpha = keep
 
     @abstractmethod
     def export(self) -> DrawerOutput:

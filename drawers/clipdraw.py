@@ -21,6 +21,7 @@ PAPER = (1.0, 1.0, 1.0)
 class ClipDrawDrawer(Drawer):
     default_learning_rate = 0.05
     optimise_style = True  # widths and colours are parameters (line_sketch fixes them)
+    supports_reapply = False  # strokes start at random anchors: a picture cannot be redrawn into them
 
     @classmethod
     def resolve_settings(cls, settings) -> None:

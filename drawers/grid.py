@@ -15,6 +15,7 @@ class PixelGrid(Drawer):
     def __init__(self, inner: Drawer, settings):
         super().__init__(settings, inner.device, inner.generator)
         self.inner = inner
+        self.supports_reapply = inner.supports_reapply
         self.cells_w, self.cells_h = settings.pixel_size
         self.width, self.height = settings.size
 
@@ -23,6 +24,9 @@ class PixelGrid(Drawer):
 
     def param_groups(self):
         return self.inner.param_groups()
+
+    def reapply(self, image):
+        self.inner.reapply(image)
 
     def clamp(self):
         self.inner.clamp()

@@ -28,7 +28,7 @@ def cell_index_map(pixel_type: str, cells: tuple[int, int], size: tuple[int, int
     """For each output pixel, the index of its cell in a (rows, cols) lattice: ((H,W) long, (rows, cols)).
 
     rect: a grid (pixel x shows cell floor((x + 0.5) * cells / size), as nearest-exact scaling);
-    rectshift: odd rows shifted half a cell (brick); tri: each cell split by a diagonal that
+    rectshift: odd rows shifted half a cell (brick); knit: cells bent into V-shaped stitches; tri: each cell split by a diagonal that
     alternates; diamond: squares turned 45 degrees; hex: pointy-top hexagons one cell wide."""
     (cells_w, cells_h), (width, height) = cells, size
     u = ((torch.arange(width, dtype=torch.float64) + 0.5) * cells_w / width)[None, :].expand(height, width)
@@ -36,6 +36,9 @@ def cell_index_map(pixel_type: str, cells: tuple[int, int], size: tuple[int, int
     row, col = v.floor(), u.floor()
     if pixel_type == "rectshift":
         col = (u + 0.5 * (row % 2)).floor()
+    elif pixel_type == "knit":
+        # stitches: each cell bent into a V (its top and bottom edges dip half a cell at the middle)
+        row = (v - 0.5 * (1 - 2 * (u - col - 0.5).abs())).floor()
     elif pixel_type == "tri":
         fu, fv = u - col, v - row
         upper = torch.where((row + col) % 2 == 0, fu > fv, fu + fv < 1)
@@ -101,7 +104,7 @@ class PixelDrawer(Drawer):
     def _noise(self) -> torch.Tensor:
         shape = (1, 3, self.cells_h, self.cells_w)
         kind = self.settings.init_noise
-        if kind == "pixels":
+        if kind in ("pixels", "snow"):  # pixray's snow is per-pixel noise: one draw per cell here
             return torch.rand(shape, generator=self.generator)
         if kind == "paper":  # white, with a little noise so that cells can part ways
             return (1 - 0.1 * torch.rand(shape, generator=self.generator)).clamp(0, 1)

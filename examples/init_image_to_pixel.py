@@ -24,7 +24,7 @@ extra = {"clip_models": args.clip_models} if args.clip_models else {}
 with tempfile.TemporaryDirectory() as scratch:
     start = Path(scratch) / "pixelated_sprite.png"
     art.sprite.save(start)
-    settings = resolve(dict(prompts=args.prompt, drawer="pixel", init_image=str(start), init_weight=0.5,
+    settings = resolve(dict(prompts=args.prompt, drawer="pixel", init_image=str(start), init_weight_pix=0.5,
                             pixel_size=(64, 36), size=(384, 216), palette="gameboy", palette_mode="hard",
                             quality="draft", iterations=args.iterations, outdir=args.outdir, **extra))
     result = pixray.Session(settings).run()

@@ -9,6 +9,7 @@ import re
 import sys
 import warnings
 
+from .compat import PIXRAY_IGNORED, PIXRAY_SHORT_FLAGS, PIXRAY_SPELLINGS
 from .errors import PixrayError, SettingsError
 from .settings import ALIASES, Settings, canonical_name, load_yaml, normalise, resolve
 from .signals import Terminated
@@ -16,6 +17,7 @@ from .signals import Terminated
 GROUP_TITLES = {
     "prompts": "prompts",
     "drawer": "drawer and canvas",
+    "filters": "filters (what the cutouts see)",
     "palette": "palette and export",
     "losses": "custom losses and init anchoring",
     "perception": "perception (CLIP)",
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         if f.type in (bool, "bool"):
             kwargs.update(nargs="?", const="true", metavar="BOOL")
         groups[meta["group"]].add_argument(*flags, **kwargs)
+    # pixray's keys that stand for ours or are ignored with a warning: accepted, not listed
+    for name in [*PIXRAY_SPELLINGS, *PIXRAY_IGNORED]:
+        parser.add_argument(f"--{name}", dest=name, nargs="?", const="true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -171,12 +176,15 @@ def _check_flags(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     checked = []
     for token in argv:
         flag, eq, value = token.partition("=")
+        if flag[:1] == "-" and flag[1:2] != "-" and flag[1:] in PIXRAY_SHORT_FLAGS:
+            flag = f"--{PIXRAY_SHORT_FLAGS[flag[1:]]}"  # pixray's short flags: -i 50, -lr 0.1
+            token = flag + eq + value
         if token.startswith("-") and not _NUMBER.match(token) and flag not in known:
             try:
                 flag = f"--{canonical_name(flag)}"
             except SettingsError:
                 names = [f.name for f in dataclasses.fields(Settings)] + ["config"]
-                close = difflib.get_close_matches(flag.lstrip("-").replace("-", "_"), names, n=2)
+                close = difflib.get_close_matches(flag.lstrip("-").replace("-", "_"), names, n=2, cutoff=0.7)
                 hint = f" (did you mean {' or '.join('--' + c for c in close)}?)" if close else \
                     " (pixray --help lists them)"
                 raise SettingsError(f"unknown setting {flag}{hint}") from None

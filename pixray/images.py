@@ -22,14 +22,17 @@ def over(rgba: torch.Tensor, background) -> torch.Tensor:
     return rgba[:, :3] * alpha + background * (1 - alpha)
 
 
-def pil_to_tensor(image: Image.Image) -> torch.Tensor:
-    """PIL image → (1,3,H,W) float in [0,1]."""
-    rgb = image.convert("RGB")
-    data = torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
-    return data.view(rgb.height, rgb.width, 3).permute(2, 0, 1).unsqueeze(0).float() / 255
+def pil_to_tensor(image: Image.Image, mode: str = "RGB") -> torch.Tensor:
+    """PIL image → (1,3,H,W) float in [0,1] ((1,4,H,W) with mode RGBA)."""
+    pixels = image.convert(mode)
+    data = torch.frombuffer(bytearray(pixels.tobytes()), dtype=torch.uint8)
+    return data.view(pixels.height, pixels.width, len(mode)).permute(2, 0, 1).unsqueeze(0).float() / 255
 
 
-def load_image_tensor(path: str, size: tuple[int, int], setting: str = "init_image") -> torch.Tensor:
-    """Load an image cropped to the aspect of `size` (centre) and resized to it: (1,3,H,W)."""
-    image = ImageOps.fit(open_image(path, setting), size, method=Image.Resampling.LANCZOS)
-    return pil_to_tensor(image)
+def load_image_tensor(path: str, size: tuple[int, int], setting: str = "init_image",
+                      keep_alpha: bool = False) -> torch.Tensor:
+    """Load an image cropped to the aspect of `size` (centre) and resized to it: (1,3,H,W), or
+    (1,4,H,W) with its alpha."""
+    image = open_image(path, setting, keep_alpha=keep_alpha)
+    image = ImageOps.fit(image.convert("RGBA") if keep_alpha else image, size, method=Image.Resampling.LANCZOS)
+    return pil_to_tensor(image, "RGBA" if keep_alpha else "RGB")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import SettingsError
 
@@ -18,6 +18,7 @@ class ParsedPrompt:
     text: str
     weight: float = 1.0
     stop: float = -math.inf
+    given_weight: bool = field(default=False, compare=False)  # the text named its weight (else image_prompt_weight)
 
 
 def parse_prompt(prompt: str, setting: str = "prompts") -> ParsedPrompt:
@@ -29,7 +30,7 @@ def parse_prompt(prompt: str, setting: str = "prompts") -> ParsedPrompt:
     text, weight, stop = match.group(1).strip().replace("\\:", ":"), match.group(2), match.group(3)
     if not text:
         raise SettingsError(f"setting {setting!r}: {prompt!r} has no text before its weight")
-    parsed = ParsedPrompt(text, float(weight) if weight else 1.0, float(stop) if stop else -math.inf)
+    parsed = ParsedPrompt(text, float(weight) if weight else 1.0, float(stop) if stop else -math.inf, bool(weight))
     if not math.isfinite(parsed.weight) or math.isnan(parsed.stop) or parsed.stop == math.inf:
         raise SettingsError(f"setting {setting!r}: {prompt!r} has weight {parsed.weight} and stop {parsed.stop}; "
                             f"the weight must be a finite number and the stop finite or -inf")

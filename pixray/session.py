@@ -4,6 +4,7 @@ and holds the only loop (`iterate`); everything else (CLI, files, notebooks) con
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from contextlib import closing
 from dataclasses import dataclass
@@ -16,8 +17,12 @@ from PIL import Image
 
 from .cutouts import Cutouts
 from .errors import NonFiniteLossError
+from .filters import build_filters
 from .export import choose_palette, finalize
-from .losses import LossContext, build_losses, neighbour_differences
+from .losses import LossContext, build_losses
+from .losses.anchor import anchor_losses
+from .optimisers import build_optimiser
+from .spot import spot_mask
 from .losses.palette import PaletteLoss
 from .palettes import load_palette
 from .drawers import drawer_class
@@ -33,6 +38,10 @@ from .signals import deferred_interrupts, terminate_as_interrupt
 
 
 REFIT_EVERY = 10  # iterations between fits of the automatic palette (a fit takes milliseconds)
+AUTO_STOP_PATIENCE = 12  # iterations without a better loss before auto_stop drops the rate (pixray 1.9's)
+# pixray's labels: a class name is encoded through these and averaged (CLIP's prompt-ensembling habit)
+LABEL_TEMPLATES = ("a photo of a {}.", "a drawing of a {}.", "pixel art of a {}.", "a {} in a video game.",
+                   "art of the {}.", "a photo of the small {}.", "a photo of the large {}.")
 
 
 def resolve_seed(seed: int | str | None) -> int:
@@ -52,17 +61,6 @@ def pick_device(name: str) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def seam_loss(image: torch.Tensor, grid: tuple[int, int] | None) -> torch.Tensor:
-    """How much rougher the wrap-around seams are than the picture's inside, on the cell grid.
-    Zero once the seams look like any other neighbour pair (the inside is not pushed)."""
-    if grid is not None:
-        image = F.adaptive_avg_pool2d(image, (grid[1], grid[0]))
-    dx, dy = neighbour_differences(image, wrap=False)
-    seam_x = (image[..., :, 0] - image[..., :, -1]).abs().mean()
-    seam_y = (image[..., 0, :] - image[..., -1, :]).abs().mean()
-    return F.relu(seam_x - dx.mean().detach()) + F.relu(seam_y - dy.mean().detach())
 
 
 @dataclass
@@ -95,12 +93,21 @@ class Session:
         init = load_image_tensor(settings.init_image, settings.size) if settings.init_image else None
         self.drawer.init_from_image(init)
         self.init_image = init.to(self.device) if init is not None else None
+        anchored = settings.init_weight or settings.init_weight_dist or settings.init_weight_cos
+        self.start_latent = self.drawer.latent().detach().clone() if anchored and init is not None else None
+        self.overlay = (load_image_tensor(settings.overlay_image, settings.size, "overlay_image", keep_alpha=True)
+                        .to(self.device)
+                        if settings.overlay_image else None)
+        if settings.deterministic and self.device.type == "cuda":
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
         self.palette = load_palette(settings.palette).tensor(self.device) if settings.palette else None
         # colors_fit=during: a sprite's `colors` are refitted as the picture changes and the soft palette
         # loss pulls towards them (measured no better than fitting at the end: benchmarks/pixel_quality.py).
         self.fits_palette = (self.palette is None and bool(settings.colors) and settings.pixel_size is not None
                              and settings.colors_fit == "during")
         self.custom_losses = build_losses(settings)
+        self.filters = build_filters(settings, self.generator)
         if ((self.palette is not None or self.fits_palette) and settings.palette_mode == "soft"
                 and settings.palette_weight > 0
                 and not any(isinstance(loss, PaletteLoss) for loss in self.custom_losses)):
@@ -113,63 +120,150 @@ class Session:
         self.perceptors: list[Perceptor] = [cache.get(parse_model_name(n), self.device)
                                             for n in settings.clip_models]
         self.cutouts = Cutouts(max(p.image_size for p in self.perceptors), settings.num_cuts,
-                               max(p.min_cut_area for p in self.perceptors))
+                               max(p.min_cut_area for p in self.perceptors), settings.cut_power)
         self.prompt_losses = [self._encode_prompts(p) for p in self.perceptors]
+        self._spot_masks: dict[tuple[int, int], torch.Tensor] = {}
 
-        self.optimizer = torch.optim.Adam(self.drawer.param_groups(), lr=settings.learning_rate)
+        self.optimizer = build_optimiser(settings.optimiser, self.drawer.param_groups(), settings.learning_rate)
         self._drop_at = {max(1, round(settings.iterations * pct / 100)) for pct in settings.learning_rate_drops}
+        # auto_stop: the best loss so far, when it was reached, and the drops taken since the start
+        self._best, self._best_at, self._plateau_drops = math.inf, 0, 0
+        self.stopped_early = False
 
-    def _encode_prompts(self, perceptor: Perceptor) -> list[tuple[str, PromptLoss]]:
-        """Text and image prompts → one loss module each; each text batch is encoded once per run."""
-        texts = [parse_prompt(p) for p in self.settings.prompts]
-        losses = []
-        if texts:
-            embeddings = perceptor.encode_text([t.text for t in texts])
-            losses += [(t.text, PromptLoss(e, t.weight, t.stop)) for t, e in zip(texts, embeddings)]
+    def _encode_prompts(self, perceptor: Perceptor) -> dict[str, list[tuple[str, PromptLoss]]]:
+        """Every prompt → one loss module, encoded once per run; grouped by what they judge: the
+        picture ('all'), its middle ('spot') or the rest ('spot_off')."""
+        settings = self.settings
+        groups = {"all": self._text_losses(perceptor, settings.prompts),
+                  "spot": self._text_losses(perceptor, settings.spot),
+                  "spot_off": self._text_losses(perceptor, settings.spot_off)}
+        for label in map(parse_prompt, settings.labels):
+            with torch.no_grad():
+                embeddings = F.normalize(perceptor.encode_text([t.format(label.text) for t in LABEL_TEMPLATES]), dim=-1)
+            groups["all"].append((label.text, PromptLoss(embeddings.mean(0), label.weight, label.stop)))
         for prompt, pixels in self.image_prompts:
             with torch.no_grad():
                 embedding = perceptor.encode_image(pixels)
-            losses.append((prompt.text, PromptLoss(embedding, prompt.weight, prompt.stop)))
-        if self.init_image is not None and self.settings.init_clip_weight > 0:
+            weight = prompt.weight if prompt.given_weight or settings.image_prompt_weight is None \
+                else settings.image_prompt_weight
+            groups["all"].append((prompt.text, PromptLoss(embedding, weight, prompt.stop)))
+        if settings.noise_prompt_seeds:
+            width = perceptor.encode_text(["x"]).shape[-1]
+            for seed, weight in zip(settings.noise_prompt_seeds, settings.noise_prompt_weights):
+                direction = torch.randn(width, generator=torch.Generator().manual_seed(seed))
+                groups["all"].append((f"noise {seed}", PromptLoss(direction.to(self.device), weight)))
+        if self.init_image is not None and settings.init_clip_weight > 0:
             with torch.no_grad():
                 embedding = perceptor.encode_image(self.init_image)
-            losses.append(("init_image", PromptLoss(embedding, self.settings.init_clip_weight)))
-        return [(f"{perceptor.spec.name}:{name}", loss.to(self.device)) for name, loss in losses]
+            groups["all"].append(("init_image", PromptLoss(embedding, settings.init_clip_weight)))
+        prefix = perceptor.spec.name
+        return {group: [(f"{prefix}:{group + ' ' if group != 'all' else ''}{name}", loss.to(self.device))
+                        for name, loss in losses] for group, losses in groups.items()}
+
+    def _text_losses(self, perceptor: Perceptor, prompts: list[str]) -> list[tuple[str, PromptLoss]]:
+        texts = [parse_prompt(p) for p in prompts]
+        if not texts:
+            return []
+        embeddings = perceptor.encode_text([t.text for t in texts])
+        return [(t.text, PromptLoss(e, t.weight, t.stop)) for t, e in zip(texts, embeddings)]
 
     def step(self) -> dict[str, float]:
-        """One optimisation step; returns the losses (total first)."""
+        """One optimisation step (of `batches` batches of cutouts); returns the losses (total first)."""
         self.optimizer.zero_grad(set_to_none=True)
+        settings = self.settings
+        if self.overlay is not None and self.iteration % settings.overlay_every == settings.overlay_offset:
+            self._apply_overlay()
+        totals: dict[str, float] = {}
+        for batch in range(settings.batches):
+            parts = self._losses(first=batch == 0)
+            total = torch.stack(list(parts.values())).sum()
+            total.backward()
+            self._check_finite(total, parts)  # before the step: the parameters stay the last good ones
+            for name, value in [("total", total), *parts.items()]:
+                totals[name] = totals.get(name, 0.0) + float(value.detach())
+        self.optimizer.step()
+        self.drawer.clamp()
+        self.iteration += 1
+        if settings.auto_stop:
+            self._plateau(totals["total"])
+        elif self.iteration in self._drop_at:
+            self._drop_learning_rate()
+        return totals
+
+    def _losses(self, first: bool) -> dict[str, torch.Tensor]:
+        """The loss parts of one batch of cutouts; the picture's own losses only in the first batch."""
         image = self.drawer.synth()
         rgb = image[:, :3]
-        view = self._random_roll(image) if self.settings.tile else image
-        cuts = self.cutouts(view, self.generator)
-        if cuts.shape[1] == 4:
-            cuts = self._over_random_backgrounds(cuts)
-        parts = {}
-        for perceptor, prompt_losses in zip(self.perceptors, self.prompt_losses):
-            embeddings = perceptor.encode_image(cuts)
-            for name, loss in prompt_losses:
-                parts[name] = loss(embeddings)
+        view, parts = image, {}
+        for filter_ in self.filters:
+            view, loss = filter_(view)
+            if loss is not None and first:
+                parts[f"{filter_.name} filter"] = loss
+        self._prompt_parts(view, parts)
+        if not first:
+            return parts
         if self.fits_palette and self.iteration % REFIT_EVERY == 0:
             self.palette = self._fit_palette(image.detach())
         context = LossContext(rgb, self.iteration, self.settings.iterations, self.palette, self.settings.tile)
         for loss in self.custom_losses:
             parts[loss.name] = loss(context)
-        if self.settings.tile:
-            parts["tile seam"] = seam_loss(rgb, self.settings.pixel_size)
-        if self.init_image is not None and self.settings.init_weight > 0:
-            distance = F.mse_loss if self.settings.init_loss == "mse" else F.l1_loss
-            parts["init_image pixels"] = self.settings.init_weight * distance(rgb, self.init_image)
-        total = torch.stack(list(parts.values())).sum()
-        total.backward()
-        self._check_finite(total, parts)  # before the step: the parameters stay the last good ones
-        self.optimizer.step()
-        self.drawer.clamp()
-        self.iteration += 1
-        if self.iteration in self._drop_at:
-            for group in self.optimizer.param_groups:
-                group["lr"] *= 0.1
-        return {"total": float(total.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
+        if self.init_image is not None:
+            latent = self.drawer.latent() if self.start_latent is not None else None
+            parts.update(anchor_losses(self.settings, latent, self.start_latent, rgb, self.init_image))
+        if self.settings.transparent and self.settings.transparent_weight:
+            parts["transparency"] = self.settings.transparent_weight * image[:, 3].mean()
+        return parts
+
+    def _prompt_parts(self, view: torch.Tensor, parts: dict[str, torch.Tensor]) -> None:
+        """Cutouts of the view (and of its spot and the rest, when spot prompts are given), scored by
+        each perceptor against its prompts."""
+        wanted = [group for group in ("all", "spot", "spot_off") if any(p[group] for p in self.prompt_losses)]
+        for group in wanted:
+            masked = view if group == "all" else view * self._spot(view, inside=group == "spot")
+            cuts = self.cutouts(masked, self.generator)
+            if cuts.shape[1] == 4:
+                cuts = self._over_random_backgrounds(cuts)
+            for perceptor, prompt_losses in zip(self.perceptors, self.prompt_losses):
+                if prompt_losses[group]:
+                    embeddings = perceptor.encode_image(cuts)
+                    for name, loss in prompt_losses[group]:
+                        parts[name] = loss(embeddings)
+
+    def _spot(self, view: torch.Tensor, inside: bool) -> torch.Tensor:
+        height, width = view.shape[-2:]
+        if (height, width) not in self._spot_masks:
+            self._spot_masks[height, width] = spot_mask(height, width, self.settings.spot_file).to(view.device)
+        mask = self._spot_masks[height, width]
+        mask = mask if inside else 1 - mask
+        return torch.cat([mask.expand(-1, 3, -1, -1), torch.ones_like(mask).expand(-1, view.shape[1] - 3, -1, -1)], 1)
+
+    def _drop_learning_rate(self) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] *= 0.1
+
+    def _plateau(self, loss: float) -> None:
+        """pixray's auto_stop: no better loss for AUTO_STOP_PATIENCE iterations drops the learning rate;
+        one drop more than learning_rate_drops lists ends the run."""
+        if loss < self._best:
+            self._best, self._best_at = loss, self.iteration
+            return
+        if self.iteration - self._best_at < AUTO_STOP_PATIENCE:
+            return
+        self._plateau_drops += 1
+        if self._plateau_drops > len(self.settings.learning_rate_drops):
+            self.stopped_early = True
+            return
+        self._drop_learning_rate()
+        self._best, self._best_at = math.inf, self.iteration
+
+    @torch.no_grad()
+    def _apply_overlay(self) -> None:
+        """pixray's overlay_image: paste it over the current picture and redraw the parameters from that."""
+        overlay = self.overlay
+        alpha = overlay[:, 3:] if self.settings.overlay_alpha is None else \
+            torch.full_like(overlay[:, 3:], self.settings.overlay_alpha / 255)
+        picture = self.drawer.synth()[:, :3]
+        self.drawer.reapply(alpha * overlay[:, :3] + (1 - alpha) * picture)
 
     def _fit_palette(self, image: torch.Tensor) -> torch.Tensor:
         """`colors` colours of the current picture's cells, chosen as the export will choose them."""
@@ -188,11 +282,6 @@ class Session:
                                  f"kept the picture of iteration {self.iteration} (a lower learning_rate or "
                                  f"smaller loss weights may help)")
 
-    def _random_roll(self, image: torch.Tensor) -> torch.Tensor:
-        """Shift the picture circularly so the wrap-around seam lands inside the cutouts."""
-        dy, dx = (int(torch.randint(0, n, (1,), generator=self.generator)) for n in image.shape[-2:])
-        return image.roll((dy, dx), dims=(2, 3))
-
     def _over_random_backgrounds(self, cuts: torch.Tensor) -> torch.Tensor:
         """Composite RGBA cutouts over random solid colours: only opaque pixels carry the subject."""
         return over(cuts, torch.rand(cuts.shape[0], 3, 1, 1, generator=self.generator).to(cuts.device))
@@ -203,9 +292,9 @@ class Session:
         total = self.settings.iterations
         if self.iteration >= total:
             yield Progress(self.iteration, total, {}, self)
-        while self.iteration < total:
+        while self.iteration < total and not self.stopped_early:
             losses = self.step()
-            if (every and self.iteration % every == 0) or self.iteration == total:
+            if (every and self.iteration % every == 0) or self.iteration == total or self.stopped_early:
                 yield Progress(self.iteration, total, losses, self)
 
     @torch.no_grad()
@@ -225,7 +314,7 @@ class Session:
                 it = progress.iteration
                 if writer and writer.wants_frame(it):
                     writer.save_frame(progress.image, it)
-                if (every and it % every == 0) or it == settings.iterations:
+                if (every and it % every == 0) or it == settings.iterations or self.stopped_early:
                     yield progress
         except (KeyboardInterrupt, GeneratorExit, NonFiniteLossError):
             self.result = self._finish(writer, interrupted=True)

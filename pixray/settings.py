@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from .compat import PIXRAY_ALIASES, PIXRAY_IGNORED, PIXRAY_SPELLINGS
 from .errors import SettingsError, warn
 from .image_files import image_size, open_image
 from .outputs import check_outdir
@@ -81,6 +82,38 @@ def parse_pair(value: Any) -> tuple[int, int] | None:
     if any(n != int(n) for n in numbers):
         raise ValueError("expected whole numbers")
     return int(numbers[0]), int(numbers[1])
+
+
+def _numbers(value: Any, kind: type) -> list:
+    items = value.replace(",", " ").split() if isinstance(value, str) else _as_list(value, ",")
+    numbers = [_finite(v) for v in items]
+    if kind is int and any(n != int(n) for n in numbers):
+        raise ValueError("expected whole numbers")
+    return [kind(n) for n in numbers]
+
+
+def parse_int_list(value: Any) -> list[int]:
+    return _numbers(value, int)
+
+
+def parse_float_list(value: Any) -> list[float]:
+    return _numbers(value, float)
+
+
+def parse_quad(value: Any) -> tuple[int, int, int, int] | None:
+    """pixray's edge_margins: LEFT RIGHT TOP BOTTOM."""
+    if value is None:
+        return None
+    numbers = _numbers(value, int)
+    if len(numbers) != 4:
+        raise ValueError("expected four whole numbers: LEFT RIGHT TOP BOTTOM")
+    return tuple(numbers)
+
+
+def parse_optimiser(value: Any) -> str:
+    """pixray's optimiser names in any case: 'adamw' → 'AdamW'."""
+    from_lower = {name.lower(): name for name in OPTIMISERS}
+    return from_lower.get(str(value).strip().lower(), str(value))
 
 
 def parse_bool(value: Any) -> bool:
@@ -216,15 +249,19 @@ DEFAULT_OUTDIR = "outputs/%DATE%-%SEQ%"
 # The largest picture a run makes: beyond this a step needs gigabytes (the CLIP cutouts, the drawer).
 MAX_SIDE = 8192
 MAX_PIXELS = 4096 * 4096
-QUALITIES = ("draft", "normal", "better", "best")
+QUALITIES = ("draft", "normal", "better", "best", "supreme")
 ASPECTS = ("square", "widescreen", "portrait")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-INIT_NOISES = ("pixels", "gradient", "paper", "none")
+INIT_NOISES = ("pixels", "snow", "gradient", "paper", "none")
 PALETTE_MODES = ("soft", "hard", "gumbel", "export")
-PIXEL_TYPES = ("rect", "rectshift", "hex", "diamond", "tri")
+PIXEL_TYPES = ("rect", "rectshift", "hex", "diamond", "tri", "knit")
 INIT_LOSSES = ("mse", "l1")
+OPTIMISERS = ("Adam", "AdamW", "Adagrad", "Adamax", "DiffGrad", "AdamP", "RAdam", "RMSprop")
+SMOOTHNESS_TYPES = ("default", "clipped", "log")
+EZSIZES = {"small": 1.0, "medium": 2.0, "large": 4.0}  # pixray's ezsize: a scale
 BACKGROUNDS = ("keep", "remove")
 COLOR_FITS = ("end", "during")
+WALLPAPER_TYPES = ("tile", "horizontal", "shift", "mirror")
 
 
 @dataclass
@@ -236,6 +273,23 @@ class Settings:
     image_prompts: list = setting([], parse_prompt_list, "prompts",
                                   "image files to steer towards, 'path[:weight[:stop]]', '|'-separated",
                                   metavar="PATHS")
+    image_prompt_weight: Any = setting(None, _number(float), "prompts",
+                                       "weight of every image prompt that gives none of its own (default 1)")
+    spot: list = setting([], parse_prompt_list, "prompts",
+                         "prompts for the middle of the picture only (pixray's spot prompts; spot_file for "
+                         "another mask)", metavar="TEXT")
+    spot_off: list = setting([], parse_prompt_list, "prompts", "prompts for all but the middle of the picture",
+                             metavar="TEXT")
+    spot_file: Any = setting(None, parse_optional_str, "prompts",
+                             "mask image for spot prompts: light = the spot (default: a centred ellipse)")
+    labels: list = setting([], parse_prompt_list, "prompts",
+                           "prompts read as class names: each is encoded through several 'a photo of a ...' "
+                           "templates and averaged (pixray's labels)", metavar="TEXT")
+    noise_prompt_seeds: list = setting([], parse_int_list, "prompts",
+                                       "seeds of random CLIP directions to steer by (pixray's noise prompts)",
+                                       metavar="N", nargs="+")
+    noise_prompt_weights: list = setting([], parse_float_list, "prompts", "weights of the noise prompts",
+                                         metavar="W", nargs="+")
     # drawer
     drawer: str = setting("pixel", str, "drawer", "what draws the image")
     size: Any = setting(None, parse_pair, "drawer",
@@ -247,8 +301,11 @@ class Settings:
                               metavar="N", nargs="+")
     pixel_scale: float = setting(1.0, _number(float), "drawer", "divides the default pixel_size", minimum=0.01)
     aspect: str = setting("widescreen", str, "drawer", "image shape when size is not given", choices=ASPECTS)
-    scale: float = setting(1.0, _number(float), "drawer", "multiplies the default output size",
-                           minimum=0.1, maximum=16)
+    scale: Any = setting(None, _number(float), "drawer",
+                         "output size as pixray's: scale x 192x108 (widescreen), 144x144 (square), 128x160 "
+                         "(portrait); without it 400x225, 320x320, 320x400", minimum=0.1, maximum=40)
+    ezsize: Any = setting(None, parse_optional_str, "drawer", "pixray's small, medium or large: scale 1, 2 or 4",
+                          choices=tuple(EZSIZES))
     init_image: Any = setting(None, parse_optional_str, "drawer", "image file to start from")
     init_image_alpha: int = setting(255, _number(int), "drawer",
                                     "how much of init_image the start keeps (0 = all noise, 255 = all image)",
@@ -282,7 +339,42 @@ class Settings:
                                 "RGBA sprite: the pixel drawer learns an alpha channel, judged over random "
                                 "backgrounds; exported alpha is only 0 or 255")
     tile: bool = setting(False, parse_bool, "drawer", "make the picture a seamless tile (wraps left-right "
-                         "and top-bottom)")
+                         "and top-bottom; the wallpaper filter with wallpaper_type tile)")
+    fft_use: str = setting("fft", str, "drawer", "fft drawer: what the parameters are: fft (a spectrum), dwt "
+                           "(a wavelet pyramid), pixel", choices=("fft", "dwt", "pixel"))
+    fft_decay: float = setting(1.5, _number(float), "drawer", "fft drawer: high frequencies damped by "
+                               "1/f^decay (larger = smoother)", minimum=0.0, maximum=4.0)
+    fft_wave: str = setting("coif2", str, "drawer", "fft drawer with fft_use dwt: the wavelet (haar, db4, coif2, "
+                            "dmey, ...)")
+    fft_sharp: float = setting(0.3, _number(float), "drawer", "fft drawer with fft_use dwt: weight of the finest "
+                               "details (coarser levels up to 1)", minimum=0.0, maximum=4.0)
+    fft_colors: float = setting(1.5, _number(float), "drawer", "fft drawer: colour strength", minimum=0.01,
+                                maximum=10.0)
+    fft_lrate: Any = setting(None, _number(float), "drawer", "fft drawer: learning rate when learning_rate is "
+                             "not given (default 0.3)", minimum=0.0, maximum=100)
+    # filters
+    filters: list = setting([], parse_name_list, "filters",
+                            "what the cutouts see instead of the picture, comma-separated, in order: wallpaper "
+                            "(the picture repeats: see wallpaper_type), tiler (random circular shifts), lookup "
+                            "(every pixel snapped to the palette, gradients straight through; pico8 without a "
+                            "palette)", metavar="FILTERS")
+    wallpaper_type: str = setting("tile", str, "filters",
+                                  "wallpaper filter: tile (repeats both ways), horizontal (left-right only), shift "
+                                  "(rows offset by half a width, as bricks), mirror (repeats mirrored)",
+                                  choices=WALLPAPER_TYPES)
+    wallpaper_edge_match: int = setting(0, _number(int), "filters",
+                                        "wallpaper filter: extra loss making the first and last N pixel columns "
+                                        "(and rows) alike (0 = off)", minimum=0, maximum=MAX_SIDE)
+    lookup_beta: float = setting(10.0, _number(float), "filters",
+                                 "lookup filter: weight pulling the free colours onto the palette colours the "
+                                 "cutouts see", minimum=0.0)
+    overlay_image: Any = setting(None, parse_optional_str, "drawer",
+                                 "image pasted over the picture every overlay_every iterations (its alpha, or "
+                                 "overlay_alpha, says how much)")
+    overlay_every: int = setting(10, _number(int), "drawer", "iterations between overlays", minimum=1)
+    overlay_offset: int = setting(0, _number(int), "drawer", "first overlay at this iteration", minimum=0)
+    overlay_alpha: Any = setting(None, _number(int), "drawer", "opacity of the overlay (0-255; default: the "
+                                 "image's own alpha)", minimum=0, maximum=255)
     # palette
     palette: Any = setting(None, parse_optional_str, "palette",
                            "limit colours: a name (pico8, nes, gameboy, cga, ega, c64, 1bit, grayscaleN), "
@@ -319,11 +411,35 @@ class Settings:
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
                                 "smoothness, edge, paper", metavar="LOSSES")
     edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
+    edge_thickness: Any = setting(None, _number(int), "losses",
+                                  "edge loss: width of the border band in pixels (default: 1/16 of the shorter "
+                                  "side)", minimum=0)
+    edge_margins: Any = setting(None, parse_quad, "losses", "edge loss: band widths LEFT RIGHT TOP BOTTOM in "
+                                "pixels (instead of edge_thickness)", minimum=0, metavar="N", nargs="+")
+    edge_color_weight: float = setting(1.0, _number(float), "losses", "edge loss: weight of the border band",
+                                       minimum=0.0)
+    global_color_weight: float = setting(0.0, _number(float), "losses",
+                                         "edge loss: weight pulling the whole picture towards edge_color",
+                                         minimum=0.0)
+    smoothness_type: str = setting("default", str, "losses",
+                                   "smoothness loss on neighbour differences: default (as they are), clipped "
+                                   "(each at most 0.5, so hard edges cost no more than soft ones), log",
+                                   choices=SMOOTHNESS_TYPES)
     init_weight: float = setting(0.0, _number(float), "losses",
-                                 "keep the picture close to init_image in pixel space", minimum=0.0)
-    init_loss: str = setting("mse", str, "losses", "pixel distance used by init_weight", choices=INIT_LOSSES)
+                                 "keep the drawer's parameters close to where init_image put them (spherical "
+                                 "distance, pixray's)", minimum=0.0)
+    init_weight_dist: float = setting(0.0, _number(float), "losses",
+                                      "same, as a squared distance of the parameters", minimum=0.0)
+    init_weight_cos: float = setting(0.0, _number(float), "losses",
+                                     "same, as a cosine distance of the parameters", minimum=0.0)
+    init_weight_pix: float = setting(0.0, _number(float), "losses",
+                                     "keep the picture close to init_image in pixel space", minimum=0.0)
+    init_loss: str = setting("l1", str, "losses", "pixel distance used by init_weight_pix", choices=INIT_LOSSES)
     init_clip_weight: float = setting(0.0, _number(float), "losses",
                                       "keep what CLIP sees close to init_image", minimum=0.0)
+    transparent_weight: float = setting(0.0, _number(float), "losses",
+                                        "with transparent: a positive weight pushes towards transparency, a "
+                                        "negative one towards opaque (pixray's alpha_weight)")
     # perception
     quality: str = setting("normal", str, "perception",
                            "preset for clip_models, num_cuts and iterations (CPU-sane)", choices=QUALITIES)
@@ -333,6 +449,12 @@ class Settings:
                                 "ViT-B-32:random)", metavar="NAMES")
     num_cuts: Any = setting(None, _number(int), "perception", "random cutouts scored per iteration",
                             minimum=1, maximum=512)
+    batches: int = setting(1, _number(int), "perception",
+                           "batches of cutouts per iteration, their gradients added up (more cutouts in the "
+                           "same memory)", minimum=1, maximum=64)
+    cut_power: float = setting(1.0, _number(float), "perception",
+                               "cutout size distribution: above 1 more small cutouts (details), below 1 more "
+                               "large ones", minimum=0.1, maximum=10)
     # optimisation
     iterations: Any = setting(None, _number(int), "optimisation", "optimisation steps", minimum=0,
                               maximum=1_000_000)
@@ -342,6 +464,13 @@ class Settings:
                                         "percent of iterations at which the learning rate drops 10x "
                                         "(pixray's '100i': at iteration 100)",
                                         metavar="PERCENT", nargs="+")
+    optimiser: str = setting("Adam", parse_optimiser, "optimisation", "optimiser (pixray's list)",
+                             choices=OPTIMISERS)
+    auto_stop: bool = setting(False, parse_bool, "optimisation",
+                              "drop the learning rate 10x when the loss has not improved for 20 iterations, and "
+                              "stop after as many drops as learning_rate_drops has")
+    deterministic: bool = setting(False, parse_bool, "optimisation",
+                                  "also make CUDA deterministic (slower); CPU runs always are")
     seed: Any = setting(None, parse_seed, "optimisation", "int or any string; the same seed gives the same image")
     device: str = setting("auto", str, "optimisation", "where to compute (auto picks cuda, then mps, then cpu)",
                           choices=DEVICES)
@@ -387,6 +516,7 @@ ALIASES = {
     "steps": "iterations",
     "max_iterations": "iterations",
     "image_prompt": "image_prompts",
+    **PIXRAY_ALIASES,
 }
 
 
@@ -431,18 +561,15 @@ def _check_bounds(name: str, value: Any) -> None:
             raise SettingsError(f"setting {name!r}: {number} is out of range; allowed: {allowed}")
 
 
-# pixray 1.9 keys that are other ways of saying one of ours: key → {value: our settings}.
-PIXRAY_SPELLINGS = {
-    "use_pixeldraw": {True: {"drawer": "pixel"}, False: {}},
-    "save_intermediates": {True: {}, False: {"save_every": 0}},  # pixray kept no frames unless asked
-}
-
-
 def _pixray_spellings(values: dict) -> dict:
     """Replace pixray's other spellings by our settings (settings given directly, in any spelling, win)."""
     out, implied = {}, {}
     for key, value in values.items():
         name = _bare(key)
+        if name in PIXRAY_IGNORED:
+            if value not in (None, False, "", []):
+                warn(f"setting {name!r} (pixray's) is ignored: {PIXRAY_IGNORED[name]}")
+            continue
         if name not in PIXRAY_SPELLINGS:
             out[key] = value
             continue
@@ -498,10 +625,22 @@ QUALITY_PRESETS = {
     "normal": dict(clip_models=["ViT-B/32"], num_cuts=16, iterations=200),
     "better": dict(clip_models=["ViT-B/32", "ViT-B/16"], num_cuts=24, iterations=300),
     "best": dict(clip_models=["ViT-B/32", "ViT-B/16", "RN50"], num_cuts=32, iterations=400),
+    "supreme": dict(clip_models=["ViT-B/32", "ViT-B/16", "RN50", "RN101"], num_cuts=32, iterations=500),
 }
 
-# Output size before `scale`, chosen so the pixel drawer's default grids divide it exactly.
+# Output size without `scale`, chosen so the pixel drawer's default grids divide it exactly.
 ASPECT_SIZES = {"square": (320, 320), "widescreen": (400, 225), "portrait": (320, 400)}
+# What pixray's `scale` multiplies (its scale 2.5 is 480x270, as pixray users expect).
+PIXRAY_BASE_SIZES = {"square": (144, 144), "widescreen": (192, 108), "portrait": (128, 160)}
+
+
+def _base_size(settings: Settings) -> tuple[float, float]:
+    """The output size from aspect and scale (or pixray's ezsize) when no size is given."""
+    scale = settings.scale if settings.scale is not None else EZSIZES.get(settings.ezsize)
+    if scale is None:
+        return ASPECT_SIZES[settings.aspect]
+    width, height = PIXRAY_BASE_SIZES[settings.aspect]
+    return width * scale, height * scale
 # An init image no larger than this on either side is taken as a sprite: the grid becomes its pixels.
 SPRITE_SIDE = 256
 
@@ -562,13 +701,25 @@ def _check_prompts(settings: Settings) -> None:
         open_image(parse_prompt(text, "image_prompts").text, "image_prompts")
 
 
+ANCHOR_WEIGHTS = ("init_weight", "init_weight_dist", "init_weight_cos", "init_weight_pix", "init_clip_weight")
+
+
 def _check_inputs(settings: Settings, values: dict) -> None:
     """Checks that need no drawer, model or torch: prompts, files, palette, output folder."""
     _check_prompts(settings)
     if settings.init_image is not None:
         open_image(settings.init_image, "init_image")
-    if (settings.init_weight or settings.init_clip_weight) and not settings.init_image:
-        raise SettingsError("settings 'init_weight'/'init_clip_weight' need an init_image")
+    anchors = [name for name in ANCHOR_WEIGHTS if getattr(settings, name)]
+    if anchors and not settings.init_image:
+        raise SettingsError(f"setting {anchors[0]!r}: anchoring to the init image needs an init_image")
+    if len(settings.noise_prompt_seeds) != len(settings.noise_prompt_weights):
+        raise SettingsError(f"settings 'noise_prompt_seeds' and 'noise_prompt_weights': give one weight per seed "
+                            f"({len(settings.noise_prompt_seeds)} seeds, {len(settings.noise_prompt_weights)} weights)")
+    if settings.transparent_weight and not settings.transparent:
+        raise SettingsError("setting 'transparent_weight': it weighs the alpha channel; set transparent=true too")
+    for name in ("overlay_image", "spot_file"):
+        if getattr(settings, name) is not None:
+            open_image(getattr(settings, name), name)
     for drop in settings.learning_rate_drops:
         if not 0 < drop < 100:
             raise SettingsError(f"setting 'learning_rate_drops': {drop} is out of range; allowed: more than 0 and "
@@ -610,11 +761,10 @@ def _shape(settings: Settings, values: dict, drawer) -> None:
         if max(width, height) <= SPRITE_SIDE and drawer.native_grid and drawer.default_pixel_size is None:
             settings.pixel_size = (width, height)  # a sprite: refine it cell for cell
         else:
-            longest = max(ASPECT_SIZES["widescreen"]) * settings.scale
+            longest = max(_base_size(settings))
             factor = longest / max(width, height)
             settings.size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    base_w, base_h = ASPECT_SIZES[settings.aspect]
-    base_w, base_h = base_w * settings.scale, base_h * settings.scale
+    base_w, base_h = _base_size(settings)
     if settings.size is None and settings.pixel_size is not None:
         cells_w, cells_h = settings.pixel_size
         factor = max(1, round(min(base_w / cells_w, base_h / cells_h)))
@@ -640,6 +790,24 @@ def _shape(settings: Settings, values: dict, drawer) -> None:
             return
         warn(f"setting 'size': {width}x{height} is not a whole multiple of the {cells_w}x{cells_h} cells, so "
              f"cells differ by a pixel (mixels); {cells_w * fit}x{cells_h * fit} would give {fit}-pixel cells")
+
+
+# Filters that make the picture repeat (smoothness and the export then treat it as a tile).
+REPEATING_FILTERS = ("wallpaper", "tiler")
+LOOKUP_PALETTE = "pico8"  # pixray's lookup had a built-in 16-colour table
+
+
+def _check_filters(settings: Settings) -> None:
+    from .filters import BUILTIN
+
+    unknown = [name for name in settings.filters if name not in BUILTIN]
+    if unknown:
+        raise SettingsError(f"setting 'filters': {', '.join(map(repr, unknown))} is not one of {', '.join(BUILTIN)}")
+    if settings.tile and not set(REPEATING_FILTERS) & set(settings.filters):
+        settings.filters = ["wallpaper", *settings.filters]
+    settings.tile = settings.tile or bool(set(REPEATING_FILTERS) & set(settings.filters))
+    if "lookup" in settings.filters and settings.palette is None:
+        settings.palette = LOOKUP_PALETTE
 
 
 def _split_output_path(settings: Settings, values: dict) -> None:
@@ -673,6 +841,7 @@ def resolve(values: dict) -> Settings:
 
     for entry in settings.custom_loss:
         parse_custom_loss(entry)  # raises on unknown names and bad weights
+    _check_filters(settings)
     if not values.get("clip_models"):  # after the cheap checks: this may probe the network
         _fall_back_to_embedded(settings, values)
     try:
@@ -685,6 +854,9 @@ def resolve(values: dict) -> Settings:
                             f"{settings.drawer!r}; allowed: soft, export")
     if "palette_mode" in values and settings.palette_mode != "soft" and settings.palette is None:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} needs a palette")
+    if settings.overlay_image is not None and not drawer.supports_reapply:
+        raise SettingsError(f"setting 'overlay_image': drawer {settings.drawer!r} cannot redraw itself from a "
+                            f"picture; allowed with pixel, vqgan, fft, sprite")
     if settings.transparent and not drawer.supports_transparency:
         raise SettingsError(f"setting 'transparent': drawer {settings.drawer!r} has no alpha channel")
     _shape(settings, values, drawer)

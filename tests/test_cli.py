@@ -115,6 +115,6 @@ def test_setup_lists_every_package_and_ships_the_data():
     root = Path(__file__).resolve().parents[1]
     setup = (root / "setup.py").read_text()
     listed = set(re.findall(r'"(pixray(?:\.\w+)?)"', setup.split("packages=[", 1)[1].split("]", 1)[0]))
-    on_disk = {"pixray", "pixray.drawers"} | {f"pixray.{p.parent.name}" for p in (root / "pixray").glob("*/__init__.py")}
+    on_disk = {"pixray", "pixray.drawers", "pixray.filters"} | {f"pixray.{p.parent.name}" for p in (root / "pixray").glob("*/__init__.py")}
     assert listed == on_disk
     assert '"data/*.json", "data/*.pt"' in setup

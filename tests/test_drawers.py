@@ -96,7 +96,7 @@ def test_anchoring_gives_gradients_for_vector_drawers(strokes, tmp_path):
     Image.new("RGB", (64, 48), (250, 10, 10)).save(path)
     for drawer in ("clipdraw", "line_sketch"):
         session = Session(resolve({**strokes, "drawer": drawer, "prompts": "x:0", "init_image": str(path),
-                                   "init_weight": 1.0, "init_clip_weight": 1.0}))
+                                   "init_weight_pix": 1.0, "init_clip_weight": 1.0}))
         parts = session.step()
         assert parts["init_image pixels"] > 0 and session.drawer.control.grad.abs().sum() > 0
 

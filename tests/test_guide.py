@@ -131,7 +131,7 @@ def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
     path = tmp_path / "init.png"
     Image.new("RGB", (64, 64), (250, 10, 10)).save(path)
     session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64), "prompts": "x:0",
-                               "init_image": str(path), "init_weight": 1.0, "init_clip_weight": 1.0}))
+                               "init_image": str(path), "init_weight_pix": 1.0, "init_clip_weight": 1.0}))
     parts = session.step()
     assert parts["init_image pixels"] > 0 and session.drawer.z.grad.abs().sum() > 0
 

@@ -102,7 +102,7 @@ def test_custom_loss_alone_changes_the_picture_its_way(quick):
 def test_pixel_anchoring_gives_gradients_towards_the_init_image(quick, tmp_path, kind):
     path = tmp_path / "init.png"
     Image.new("RGB", (64, 48), (250, 10, 10)).save(path)
-    values = {**quick, "prompts": "x:0", "init_image": str(path), "init_image_alpha": 0, "init_weight": 1.0,
+    values = {**quick, "prompts": "x:0", "init_image": str(path), "init_image_alpha": 0, "init_weight_pix": 1.0,
               "init_loss": kind}
     session = Session(resolve(values))
     target = session.init_image
@@ -126,7 +126,7 @@ def test_clip_anchoring_gives_gradients(quick, tmp_path):
 
 
 def test_anchoring_needs_an_init_image():
-    with pytest.raises(SettingsError, match="need an init_image"):
+    with pytest.raises(SettingsError, match="needs an init_image"):
         resolve({"prompts": "x", "init_weight": 1})
 
 

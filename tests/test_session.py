@@ -101,7 +101,7 @@ def test_optimisation_lowers_the_prompt_loss(quick):
     def loss_on_fixed_cutouts():
         with torch.no_grad():
             cuts = session.cutouts(session.drawer.synth(), torch.Generator().manual_seed(0))
-            return session.prompt_losses[0][0][1](session.perceptors[0].encode_image(cuts)).item()
+            return session.prompt_losses[0]["all"][0][1](session.perceptors[0].encode_image(cuts)).item()
 
     before = loss_on_fixed_cutouts()
     for _ in session.iterate():
@@ -181,9 +181,9 @@ def test_init_image_and_image_prompts(quick, tmp_path):
     image = image.convert("RGB")
     assert image.getpixel((5, 5)) == (200, 30, 30) and image.getpixel((60, 40)) == (20, 20, 220)
     session = Session(resolve({**quick, "image_prompts": f"{path}:0.5"}))
-    assert [name for name, _ in session.prompt_losses[0]] == ["pixray-tiny:random:a red apple",
-                                                              f"pixray-tiny:random:{path}"]
-    assert session.prompt_losses[0][1][1].weight == 0.5
+    assert [name for name, _ in session.prompt_losses[0]["all"]] == ["pixray-tiny:random:a red apple",
+                                                                     f"pixray-tiny:random:{path}"]
+    assert session.prompt_losses[0]["all"][1][1].weight == 0.5
     session.step()
 
 

@@ -47,10 +47,13 @@ def test_aspect_gives_pixray_grids(aspect, size, cells):
     assert settings.pixel_size == cells
 
 
-def test_scale_and_pixel_scale():
+def test_scale_is_pixrays_and_pixel_scale_divides_the_grid():
     settings = apply(prompts="x", aspect="square", scale=2, pixel_scale=2, clip_models=TINY)
-    assert settings.size == (640, 640)
     assert settings.pixel_size == (20, 20)
+    assert settings.size == (280, 280)  # pixray's 144 x 2, made whole 14-pixel cells
+    wide = apply(prompts="x", scale=2.5, clip_models=TINY)  # pixray: 192x108 x 2.5
+    assert (wide.size, wide.pixel_size) == ((480, 270), (80, 45))
+    assert apply(prompts="x", ezsize="medium", drawer="clipdraw", clip_models=TINY).size == (384, 216)
 
 
 @pytest.mark.filterwarnings("ignore:setting 'size'.*mixels")  # uneven cells on purpose
@@ -100,7 +103,7 @@ def test_invalid_values_name_the_setting_and_what_is_allowed(key, value, message
 
 @pytest.mark.parametrize("values, message", [
     (dict(), r"'prompts': give at least one"),
-    (dict(prompts="x", drawer="oil"), r"'drawer': 'oil' is not one of clipdraw, line_sketch, pixel, sprite, vqgan"),
+    (dict(prompts="x", drawer="oil"), r"'drawer': 'oil' is not one of clipdraw, fft, line_sketch, pixel, sprite, vqgan"),
     (dict(prompts="x", size=(32, 32), pixel_size=(64, 8)), r"'pixel_size': 64x8 cells must be"),
     (dict(prompts="x", learning_rate_drops=[120]), r"'learning_rate_drops': 120.0 is out of range"),
     (dict(prompts="x", init_image="/no/such.png"), r"'init_image': '/no/such.png' does not exist"),

@@ -96,7 +96,7 @@ def test_init_from_image_encodes_it(vqgan, tmp_path):
 def test_pixel_anchoring_reaches_the_latents(vqgan, tmp_path):
     path = tmp_path / "init.png"
     Image.new("RGB", (37, 23), (20, 200, 40)).save(path)
-    session = Session(resolve({**vqgan, "prompts": "x:0", "init_image": str(path), "init_weight": 1.0}))
+    session = Session(resolve({**vqgan, "prompts": "x:0", "init_image": str(path), "init_weight_pix": 1.0}))
     parts = session.step()
     assert parts["init_image pixels"] > 0 and session.drawer.z.grad.abs().sum() > 0
 

@@ -1,12 +1,22 @@
 import torch
+import torch.nn.functional as F
 
 from ..palettes import parse_color
 from .base import Loss, LossContext
 
 
+def edge_margins(settings, height: int, width: int) -> tuple[int, int, int, int]:
+    """(left, right, top, bottom) band widths: edge_margins, else edge_thickness on every side, else
+    1/16 of the shorter side."""
+    if settings.edge_margins is not None:
+        return settings.edge_margins
+    band = settings.edge_thickness if settings.edge_thickness is not None else max(1, min(height, width) // 16)
+    return band, band, band, band
+
+
 class EdgeLoss(Loss):
-    """Pulls a border band (1/16 of the shorter side) towards `edge_color`: a frame, or a clean
-    background behind a centred sprite."""
+    """Pulls a border band towards `edge_color` (weight edge_color_weight): a frame, or a clean
+    background behind a centred sprite; global_color_weight pulls the whole picture there too."""
 
     name = "edge"
 
@@ -16,8 +26,17 @@ class EdgeLoss(Loss):
 
     def compute(self, ctx: LossContext):
         image = ctx.image
+        color = self.color.to(image.device)
         height, width = image.shape[-2:]
-        band = max(1, min(height, width) // 16)
-        mask = torch.ones(height, width, dtype=torch.bool, device=image.device)
-        mask[band:-band, band:-band] = False
-        return (image - self.color.to(image.device)).abs()[..., mask].mean()
+        left, right, top, bottom = edge_margins(self.settings, height, width)
+        mask = torch.zeros(height, width, dtype=torch.bool, device=image.device)
+        mask[:, :left] = True
+        mask[:, width - right:] = True
+        mask[:top] = True
+        mask[height - bottom:] = True
+        loss = image.new_zeros(())
+        if mask.any():
+            loss = self.settings.edge_color_weight * (image - color).abs()[..., mask].mean()
+        if self.settings.global_color_weight:
+            loss = loss + self.settings.global_color_weight * F.l1_loss(image, color.expand_as(image))
+        return loss
