@@ -12,7 +12,7 @@ from pixray.drawers import BUILTIN
 from pixray.perceptors import ModelCache
 from pixray.quantize import DITHERS
 from pixray.session import Session
-from pixray.settings import ASPECT_SIZES, ASPECTS, QUALITIES, resolve
+from pixray.settings import ASPECT_SIZES, ASPECTS, QUALITIES, parse_yaml_text, resolve
 
 DRAWERS = list(BUILTIN)
 
@@ -44,6 +44,8 @@ class Predictor(BasePredictor):
         seed: int = Input(description="random seed (-1: random)", default=-1, ge=-1),
         init_image: Path = Input(description="optional picture to start from", default=None),
         clip_models: str = Input(description="CLIP models, comma-separated (empty: from quality)", default=""),
+        settings: str = Input(description="more settings as YAML text, pixray's way ('filters: wallpaper', one "
+                                          "per line); they win over the fields above", default=""),
     ) -> Iterator[Path]:
         values = dict(prompts=prompts, drawer=drawer, aspect=aspect, quality=quality, dither=dither, colors=colors,
                       display_every=display_every, save_every=0, outdir=tempfile.mkdtemp(prefix="pixray-"))
@@ -60,6 +62,10 @@ class Predictor(BasePredictor):
             values["init_image"] = str(init_image)
         if clip_models.strip():
             values["clip_models"] = clip_models
+        extra = parse_yaml_text(settings, "input 'settings'")
+        for name in ("outdir", "output", "overwrite"):  # a prediction's files stay in its own folder
+            extra.pop(name, None)
+        values.update(extra)
         session = Session(resolve(values), self.models)
         for progress in session.run_iter(every=display_every):
             if progress.iteration < session.settings.iterations:

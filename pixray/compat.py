@@ -40,6 +40,8 @@ PIXRAY_IGNORED = {
     "perceptors": "only CLIP perceptors (open_clip) and the embedded guide; SLIP models are not available",
     "alpha_use_g": "the alpha loss is plain (transparent_weight); no gaussian weighting",
     "alpha_gamma": "the alpha loss is plain (transparent_weight); no gaussian weighting",
+    "styleloss_content_weight": "the style loss matches style only (Gram matrices); the prompt and init "
+                                "anchoring keep the content",
     "vdiff_model": "the vdiff drawer is not available here",
     "vdiff_schedule": "the vdiff drawer is not available here",
     "vdiff_skip": "the vdiff drawer is not available here",

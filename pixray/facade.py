@@ -10,6 +10,8 @@ from typing import Callable
 from PIL import Image
 
 from .display import NotebookDisplay, in_notebook
+from .errors import SettingsError
+from .losses import LOSSES, Loss
 from .perceptors import ModelCache
 from .session import Progress, Session
 from .settings import Settings, normalise, resolve
@@ -20,6 +22,7 @@ class _State:
         self.values: dict = {}
         self.session: Session | None = None
         self.models = ModelCache()
+        self.losses = dict(LOSSES)  # the built-in losses and those add_custom_loss registered
 
 
 _state = _State()
@@ -45,13 +48,27 @@ def get_settings() -> dict:
 
 def apply_settings() -> Settings:
     """Validate what was added and resolve presets into a complete Settings."""
-    return resolve(_state.values)
+    return resolve(_state.values, _state.losses)
 
 
 def do_init(settings: Settings) -> Session:
     """Load models and start a session for `settings`."""
-    _state.session = Session(settings, _state.models)
+    _state.session = Session(settings, _state.models, _state.losses)
     return _state.session
+
+
+def add_custom_loss(name: str, loss_class: type) -> None:
+    """Make `custom_loss="name:weight"` use `loss_class`: a pixray.losses.Loss subclass, or a loss written
+    for pixray 1.9 (a class with get_loss(cur_cutouts, out, args, ...)), wrapped to fit."""
+    from .losses.adapter import adapt_pixray_loss
+
+    if isinstance(loss_class, type) and issubclass(loss_class, Loss):
+        _state.losses[name.lower()] = type(loss_class.__name__, (loss_class,), {"name": name.lower()})
+    elif isinstance(loss_class, type) and callable(getattr(loss_class, "get_loss", None)):
+        _state.losses[name.lower()] = adapt_pixray_loss(name.lower(), loss_class)
+    else:
+        raise SettingsError(f"add_custom_loss: {loss_class!r} is neither a pixray.losses.Loss subclass nor a "
+                            f"class with pixray's get_loss(cur_cutouts, out, args, globals, lossGlobals)")
 
 
 def do_run(settings: Settings, callback: Callable[[Progress], None] | None = None) -> Image.Image:

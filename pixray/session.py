@@ -78,7 +78,7 @@ class Progress:
 
 
 class Session:
-    def __init__(self, settings: Settings, model_cache: ModelCache | None = None):
+    def __init__(self, settings: Settings, model_cache: ModelCache | None = None, losses: dict | None = None):
         self.settings = settings
         self.device = pick_device(settings.device)
         self.seed = resolve_seed(settings.seed)
@@ -106,7 +106,7 @@ class Session:
         # loss pulls towards them (measured no better than fitting at the end: benchmarks/pixel_quality.py).
         self.fits_palette = (self.palette is None and bool(settings.colors) and settings.pixel_size is not None
                              and settings.colors_fit == "during")
-        self.custom_losses = build_losses(settings)
+        self.custom_losses = build_losses(settings, losses)  # losses: add_custom_loss's, beside the built-in
         self.filters = build_filters(settings, self.generator)
         if ((self.palette is not None or self.fits_palette) and settings.palette_mode == "soft"
                 and settings.palette_weight > 0

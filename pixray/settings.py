@@ -409,7 +409,7 @@ class Settings:
     # losses
     custom_loss: list = setting([], parse_name_list, "losses",
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
-                                "smoothness, edge, paper", metavar="LOSSES")
+                                "smoothness, edge, paper, style", metavar="LOSSES")
     edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
     edge_thickness: Any = setting(None, _number(int), "losses",
                                   "edge loss: width of the border band in pixels (default: 1/16 of the shorter "
@@ -421,6 +421,11 @@ class Settings:
     global_color_weight: float = setting(0.0, _number(float), "losses",
                                          "edge loss: weight pulling the whole picture towards edge_color",
                                          minimum=0.0)
+    style_file: Any = setting(None, parse_optional_str, "losses", "style loss (custom_loss style): the picture "
+                              "whose textures and colours to follow")
+    style_model: Any = setting(None, parse_optional_str, "losses",
+                               "style loss: VGG16 weights file (default: torchvision's vgg16-397923af.pth in "
+                               "torch's hub cache; 'random': untrained, for tests)")
     smoothness_type: str = setting("default", str, "losses",
                                    "smoothness loss on neighbour differences: default (as they are), clipped "
                                    "(each at most 0.5, so hard edges cost no more than soft ones), log",
@@ -602,11 +607,18 @@ def load_yaml(path: str | os.PathLike) -> dict:
     if Path(path).is_dir():
         raise SettingsError(f"{where} is a folder, not a YAML file")
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SettingsError(f"{where} does not exist") from None
     except UnicodeDecodeError:
         raise SettingsError(f"{where} is not a text (YAML) file") from None
+    return parse_yaml_text(text, where)
+
+
+def parse_yaml_text(text: str, where: str = "settings") -> dict:
+    """YAML settings text (a file's, or cog's `settings` input) → a normalised dict."""
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -717,7 +729,13 @@ def _check_inputs(settings: Settings, values: dict) -> None:
                             f"({len(settings.noise_prompt_seeds)} seeds, {len(settings.noise_prompt_weights)} weights)")
     if settings.transparent_weight and not settings.transparent:
         raise SettingsError("setting 'transparent_weight': it weighs the alpha channel; set transparent=true too")
-    for name in ("overlay_image", "spot_file"):
+    if "style" in [entry.partition(":")[0].strip().lower() for entry in settings.custom_loss]:
+        from .losses.style import vgg16_weights
+
+        if not settings.style_file:
+            raise SettingsError("setting 'custom_loss': 'style' needs style_file, the picture whose style to follow")
+        vgg16_weights(settings.style_model)  # one line naming the missing weights, before anything loads
+    for name in ("overlay_image", "spot_file", "style_file"):
         if getattr(settings, name) is not None:
             open_image(getattr(settings, name), name)
     for drop in settings.learning_rate_drops:
@@ -822,7 +840,7 @@ def _split_output_path(settings: Settings, values: dict) -> None:
     settings.outdir, settings.output = folder, name
 
 
-def resolve(values: dict) -> Settings:
+def resolve(values: dict, losses: dict | None = None) -> Settings:
     """Build validated Settings from explicit user values: presets fill only what was not given.
     Checks that need no torch run first, so a typo costs milliseconds."""
     values = normalise(values)
@@ -840,7 +858,7 @@ def resolve(values: dict) -> Settings:
     from .losses import parse_custom_loss
 
     for entry in settings.custom_loss:
-        parse_custom_loss(entry)  # raises on unknown names and bad weights
+        parse_custom_loss(entry, losses)  # raises on unknown names and bad weights
     _check_filters(settings)
     if not values.get("clip_models"):  # after the cheap checks: this may probe the network
         _fall_back_to_embedded(settings, values)

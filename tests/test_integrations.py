@@ -168,11 +168,15 @@ def test_cog_predictor_served_over_loopback_streams_progress_images(tmp_path):
                              "display_every": 2, "pixel_width": 16, "pixel_height": 0, "seed": 3,
                              "palette": "pico8"}}  # height 0: follows the aspect (16x9 cells on 400x225)
         answer = _predict(base, request)
+        # pixray's free-form settings YAML: it wins over the fields, its output path is the prediction's own
         sprite = _predict(base, {"input": {"prompts": "a red apple", "drawer": "sprite", "clip_models": "embedded",
-                                           "iterations": 2, "display_every": 2}})
+                                           "iterations": 2, "display_every": 2,
+                                           "settings": "colors: 4\nfilters: tiler\noutput: outputs/x.png"}})
     finally:
         _stop(server)
     assert sprite["status"] == "succeeded", sprite.get("error")  # every drawer is a choice
+    sprite_final = Image.open(io.BytesIO(base64.b64decode(sprite["output"][-1].split(",", 1)[1])))
+    assert len(sprite_final.convert("RGB").getcolors()) <= 4
     assert answer["status"] == "succeeded", answer.get("error")
     images = [Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) for url in answer["output"]]
     assert len(images) == 3  # progress at iterations 2 and 4, then the final picture

@@ -280,3 +280,56 @@ def test_pixrays_short_flags_and_ignored_keys_on_the_command_line(tmp_path, caps
 def test_vdiff_names_what_is_missing():
     with pytest.raises(SettingsError, match="vdiff drawer needs the v-diffusion-pytorch models"):
         settings_for(drawer="vdiff")
+
+
+# --- Python API ---------------------------------------------------------------------------------------
+
+class PixrayStyleLoss:
+    """A loss as pixray 1.9 users wrote them (LossInterface)."""
+
+    def __init__(self, device=None):
+        self.calls = 0
+
+    def get_loss(self, cur_cutouts, out, args, globals=None, lossGlobals=None):
+        self.calls += 1
+        assert args.prompts == ["a red apple"] and globals["cur_iteration"] >= 0
+        return [out.mean(), 0.5 * next(iter(cur_cutouts.values())).mean()]
+
+
+def test_add_custom_loss_takes_pixray_loss_classes_and_ours(quick, monkeypatch):
+    import pixray
+    from pixray import facade
+    from pixray.losses import Loss
+
+    class Darkness(Loss):
+        def compute(self, ctx):
+            return ctx.image.mean()
+
+    monkeypatch.setattr(facade._state, "losses", dict(facade._state.losses))
+    pixray.add_custom_loss("brightness", PixrayStyleLoss)
+    pixray.add_custom_loss("Darkness", Darkness)
+    pixray.add_settings(**quick, custom_loss="brightness:2,darkness")
+    session = pixray.do_init(pixray.apply_settings())
+    parts = session.step()
+    assert parts["brightness"] > 0 and parts["darkness"] > 0
+    assert session.custom_losses[0].inner.calls == 1
+    with pytest.raises(SettingsError, match="add_custom_loss: .* is neither"):
+        pixray.add_custom_loss("bad", object)
+    with pytest.raises(SettingsError, match="'custom_loss': 'brightnesz' is not one of"):
+        resolve({**quick, "custom_loss": "brightnesz"})
+
+
+def test_style_loss_follows_the_style_picture(quick, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no VGG16 weights, whatever this machine has
+    style = tmp_path / "stripes.png"
+    stripes = np.zeros((64, 64, 3), np.uint8)
+    stripes[:, ::8] = (255, 200, 0)
+    Image.fromarray(stripes).save(style)
+    session = Session(resolve({**quick, "custom_loss": "style", "style_file": str(style), "style_model": "random",
+                               "prompts": "x:0"}))
+    first = session.step()["style"]
+    assert first > 0 and session.drawer.cells.grad.abs().sum() > 0
+    with pytest.raises(SettingsError, match="style loss needs torchvision's VGG16 weights"):
+        resolve({**quick, "custom_loss": "style", "style_file": str(style)})
+    with pytest.raises(SettingsError, match="'style' needs style_file"):
+        resolve({**quick, "custom_loss": "style", "style_model": "random"})

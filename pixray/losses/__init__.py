@@ -11,18 +11,22 @@ from .palette import PaletteLoss
 from .paper import PaperLoss
 from .saturation import SaturationLoss
 from .smoothness import SmoothnessLoss
+from .style import StyleLoss
 from .symmetry import SymmetryLoss
 
 LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in
-                                 (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss, EdgeLoss, PaperLoss)}
+                                 (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss, EdgeLoss, PaperLoss, StyleLoss)}
 
 
-def parse_custom_loss(entry: str) -> tuple[str, float]:
-    """'symmetry:0.5' → ('symmetry', 0.5); the weight defaults to 1."""
+def parse_custom_loss(entry: str, known: dict[str, type[Loss]] | None = None) -> tuple[str, float]:
+    """'symmetry:0.5' → ('symmetry', 0.5); the weight defaults to 1. `known`: the losses to choose from
+    (default LOSSES; pixray.add_custom_loss adds to them)."""
+    known = LOSSES if known is None else known
     name, _, weight = entry.partition(":")
+    weight = weight.partition(":")[0]  # pixray's 'name:weight:stop': a loss has no stop
     name = name.strip().lower()
-    if name not in LOSSES:
-        raise SettingsError(f"setting 'custom_loss': {name!r} is not one of {', '.join(LOSSES)}")
+    if name not in known:
+        raise SettingsError(f"setting 'custom_loss': {name!r} is not one of {', '.join(known)}")
     try:
         value = float(weight) if weight.strip() else 1.0
     except ValueError:
@@ -32,8 +36,10 @@ def parse_custom_loss(entry: str) -> tuple[str, float]:
     return name, value
 
 
-def build_losses(settings) -> list[Loss]:
-    return [LOSSES[name](settings, weight) for name, weight in map(parse_custom_loss, settings.custom_loss)]
+def build_losses(settings, known: dict[str, type[Loss]] | None = None) -> list[Loss]:
+    known = LOSSES if known is None else known
+    return [known[name](settings, weight) for name, weight in
+            (parse_custom_loss(entry, known) for entry in settings.custom_loss)]
 
 
 __all__ = ["LOSSES", "Loss", "LossContext", "build_losses", "neighbour_differences", "parse_custom_loss"]
