@@ -103,11 +103,17 @@ class FftDrawer(Drawer):
         fy = torch.fft.fftfreq(self.height)[:, None]
         fx = torch.fft.rfftfreq(self.width)[None, :]
         frequency = (fx ** 2 + fy ** 2).sqrt().clamp(min=1 / max(self.width, self.height))
-        return (frequency ** -self.settings.fft_decay * math.sqrt(self.width * self.height)).to(self.device)
+        # Lucid's scale: with an orthonormal transform, 1/f^decay / 4 keeps a step of the lowest
+        # frequencies to a few units of logit
+        return (frequency ** -self.settings.fft_decay / (4 * math.sqrt(self.width * self.height))).to(self.device)
 
     def _level_scales(self) -> list[float]:
-        """Weight of each level's details, coarsest first: 1 down to fft_sharp at the finest."""
-        return [self.settings.fft_sharp ** (i / max(1, self.levels - 1)) for i in range(self.levels)]
+        """Weights of the approximation, then of each level's details, coarsest first. A unit wavelet
+        coefficient at level j spreads over 2^j pixels a side, so a weight of 2^(j·fft_decay) gives the
+        coarse levels the larger share, as 1/f^decay does for the spectrum; fft_sharp weights the finest
+        details (and scales the rest with them)."""
+        sharp, decay = self.settings.fft_sharp, self.settings.fft_decay
+        return [sharp * 2 ** (self.levels * decay)] + [sharp * 2 ** ((j - 1) * decay) for j in range(self.levels, 0, -1)]
 
     def _decorrelated(self) -> torch.Tensor:
         """The picture before colour mixing and sigmoid: (1,3,H,W)."""
@@ -117,8 +123,9 @@ class FftDrawer(Drawer):
             spectrum = torch.view_as_complex(self.params[0]) * self._frequency_scale()
             return torch.fft.irfft2(spectrum, s=(self.height, self.width), norm="ortho")
         approx, *bands = self.params
-        details = [(b[:, :, 0] * s, b[:, :, 1] * s, b[:, :, 2] * s) for b, s in zip(bands, self._level_scales())]
-        return inverse_dwt2(approx, details, self.lo, self.hi)[..., :self.height, :self.width]
+        approx_scale, *scales = self._level_scales()
+        details = [(b[:, :, 0] * s, b[:, :, 1] * s, b[:, :, 2] * s) for b, s in zip(bands, scales)]
+        return inverse_dwt2(approx * approx_scale, details, self.lo, self.hi)[..., :self.height, :self.width]
 
     def _from_decorrelated(self, x: torch.Tensor) -> None:
         """Set the parameters so that `_decorrelated()` gives x."""
@@ -135,9 +142,9 @@ class FftDrawer(Drawer):
                 warnings.simplefilter("ignore", UserWarning)
                 coeffs = pywt.wavedec2(padded.cpu().double().numpy(), self.settings.fft_wave,
                                        mode="periodization", level=self.levels, axes=(-2, -1))
-            bands = [torch.from_numpy(np.stack(level, 2)).float() / s
-                     for level, s in zip(coeffs[1:], self._level_scales())]
-            self.params = [torch.from_numpy(coeffs[0]).float(), *bands]
+            approx_scale, *scales = self._level_scales()
+            bands = [torch.from_numpy(np.stack(level, 2)).float() / s for level, s in zip(coeffs[1:], scales)]
+            self.params = [torch.from_numpy(coeffs[0]).float() / approx_scale, *bands]
         self.params = [p.detach().to(self.device).requires_grad_(True) for p in self.params]
 
     def _to_rgb(self, x: torch.Tensor) -> torch.Tensor:
