@@ -113,7 +113,8 @@ class FftDrawer(Drawer):
         coarse levels the larger share, as 1/f^decay does for the spectrum; fft_sharp weights the finest
         details (and scales the rest with them)."""
         sharp, decay = self.settings.fft_sharp, self.settings.fft_decay
-        return [sharp * 2 ** (self.levels * decay)] + [sharp * 2 ** ((j - 1) * decay) for j in range(self.levels, 0, -1)]
+        details = [sharp * 2 ** ((j - 1) * decay) for j in range(self.levels, 0, -1)]
+        return [sharp * 2 ** (self.levels * decay), *details]
 
     def _decorrelated(self) -> torch.Tensor:
         """The picture before colour mixing and sigmoid: (1,3,H,W)."""

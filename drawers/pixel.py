@@ -28,8 +28,8 @@ def cell_index_map(pixel_type: str, cells: tuple[int, int], size: tuple[int, int
     """For each output pixel, the index of its cell in a (rows, cols) lattice: ((H,W) long, (rows, cols)).
 
     rect: a grid (pixel x shows cell floor((x + 0.5) * cells / size), as nearest-exact scaling);
-    rectshift: odd rows shifted half a cell (brick); knit: cells bent into V-shaped stitches; tri: each cell split by a diagonal that
-    alternates; diamond: squares turned 45 degrees; hex: pointy-top hexagons one cell wide."""
+    rectshift: odd rows shifted half a cell (brick); knit: cells bent into V-shaped stitches; tri: each
+    cell split by a diagonal that alternates; diamond: squares turned 45 degrees; hex: pointy-top hexagons one cell wide."""
     (cells_w, cells_h), (width, height) = cells, size
     u = ((torch.arange(width, dtype=torch.float64) + 0.5) * cells_w / width)[None, :].expand(height, width)
     v = ((torch.arange(height, dtype=torch.float64) + 0.5) * cells_h / height)[:, None].expand(height, width)

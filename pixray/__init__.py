@@ -8,7 +8,8 @@ from .errors import PixrayError, PixrayWarning, SettingsError, WeightsUnavailabl
 from .version import __version__
 
 _LAZY = {
-    "add_settings": "facade", "add_custom_loss": "facade", "apply_settings": "facade", "get_settings": "facade", "do_init": "facade", "do_run": "facade",
+    "add_settings": "facade", "add_custom_loss": "facade", "apply_settings": "facade", "get_settings": "facade",
+    "do_init": "facade", "do_run": "facade",
     "reset_settings": "facade", "run": "facade", "RunResult": "outputs", "Palette": "palettes",
     "load_palette": "palettes", "PixelArt": "pixelation", "pixelate": "pixelation", "Progress": "session",
     "Session": "session", "Settings": "settings",

@@ -14,8 +14,8 @@ from .smoothness import SmoothnessLoss
 from .style import StyleLoss
 from .symmetry import SymmetryLoss
 
-LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in
-                                 (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss, EdgeLoss, PaperLoss, StyleLoss)}
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss,
+                                                            EdgeLoss, PaperLoss, StyleLoss)}
 
 
 def parse_custom_loss(entry: str, known: dict[str, type[Loss]] | None = None) -> tuple[str, float]:
