@@ -333,3 +333,12 @@ def test_style_loss_follows_the_style_picture(quick, tmp_path, monkeypatch):
         resolve({**quick, "custom_loss": "style", "style_file": str(style)})
     with pytest.raises(SettingsError, match="'style' needs style_file"):
         resolve({**quick, "custom_loss": "style", "style_model": "random"})
+
+
+def test_pixrays_readme_python_example_names_what_is_missing():
+    import pixray
+
+    with pytest.raises(SettingsError, match="'aesthetic': pixray's aesthetic loss needs an aesthetic predictor"):
+        pixray.run("an extremely hairy panda bear", "vdiff", custom_loss="aesthetic", outdir="outputs/hairout")
+    with pytest.raises(SettingsError, match="vdiff drawer needs"):
+        pixray.run("an extremely hairy panda bear", "vdiff", outdir="outputs/hairout")

@@ -18,6 +18,15 @@ LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (PaletteLoss, Saturati
                                                             EdgeLoss, PaperLoss, StyleLoss)}
 
 
+# pixray losses that need weights this project cannot ship or download
+UNAVAILABLE = {
+    "aesthetic": "pixray's aesthetic loss needs an aesthetic predictor trained on CLIP embeddings (AVA/LAION "
+                 "weights), which is not available here",
+    "resmem": "pixray's resmem loss needs the ResMem memorability network and its weights, not available here",
+    "blip": "pixray's BLIP loss needs the BLIP model and its weights, not available here",
+}
+
+
 def parse_custom_loss(entry: str, known: dict[str, type[Loss]] | None = None) -> tuple[str, float]:
     """'symmetry:0.5' → ('symmetry', 0.5); the weight defaults to 1. `known`: the losses to choose from
     (default LOSSES; pixray.add_custom_loss adds to them)."""
@@ -25,6 +34,8 @@ def parse_custom_loss(entry: str, known: dict[str, type[Loss]] | None = None) ->
     name, _, weight = entry.partition(":")
     weight = weight.partition(":")[0]  # pixray's 'name:weight:stop': a loss has no stop
     name = name.strip().lower()
+    if name in UNAVAILABLE and name not in known:
+        raise SettingsError(f"setting 'custom_loss': {name!r}: {UNAVAILABLE[name]}; allowed: {', '.join(known)}")
     if name not in known:
         raise SettingsError(f"setting 'custom_loss': {name!r} is not one of {', '.join(known)}")
     try:
