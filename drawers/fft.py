@@ -14,6 +14,7 @@ import math
 import warnings
 
 import numpy as np
+import pywt
 import torch
 import torch.nn.functional as F
 
@@ -61,8 +62,6 @@ def inverse_dwt2(approx: torch.Tensor, details: list[tuple[torch.Tensor, torch.T
 
 
 def wavelet_filters(name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    import pywt
-
     try:
         wavelet = pywt.Wavelet(name)
     except ValueError:
@@ -86,10 +85,10 @@ class FftDrawer(Drawer):
         self.width, self.height = settings.size
         self.use = settings.fft_use
         self.color = (COLOR_SQRT * settings.fft_colors).to(device)
+        if self.use == "fft":
+            self.frequency_scale = self._frequency_scale()  # fixed for the run: not recomputed per step
         if self.use == "dwt":
             self.lo, self.hi = (f.to(device) for f in wavelet_filters(settings.fft_wave))
-            import pywt
-
             # as many levels as the wavelet's length allows without wrapping onto itself (pywt's rule)
             deepest = pywt.dwt_max_level(min(self.width, self.height), self.lo.numel())
             self.levels = max(1, min(MAX_LEVELS, deepest))
@@ -121,7 +120,7 @@ class FftDrawer(Drawer):
         if self.use == "pixel":
             return self.params[0]
         if self.use == "fft":
-            spectrum = torch.view_as_complex(self.params[0]) * self._frequency_scale()
+            spectrum = torch.view_as_complex(self.params[0]) * self.frequency_scale
             return torch.fft.irfft2(spectrum, s=(self.height, self.width), norm="ortho")
         approx, *bands = self.params
         approx_scale, *scales = self._level_scales()
@@ -133,11 +132,9 @@ class FftDrawer(Drawer):
         if self.use == "pixel":
             self.params = [x]
         elif self.use == "fft":
-            spectrum = torch.fft.rfft2(x, norm="ortho") / self._frequency_scale()
+            spectrum = torch.fft.rfft2(x, norm="ortho") / self.frequency_scale
             self.params = [torch.view_as_real(spectrum).contiguous()]
         else:
-            import pywt
-
             padded = F.pad(x, (0, self.padded[1] - self.width, 0, self.padded[0] - self.height), mode="replicate")
             with warnings.catch_warnings():  # one level on a tiny picture: pywt warns of wrapping, harmless here
                 warnings.simplefilter("ignore", UserWarning)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from pixray.losses.palette import nearest_palette_index
 from pixray.palettes import load_palette
 
 from .base import Filter
@@ -21,10 +22,7 @@ class LookupFilter(Filter):
     def __call__(self, image):
         rgb = image[:, :3]
         palette = self.palette.to(image.device)
-        pixels = rgb.permute(0, 2, 3, 1).reshape(-1, 3)
-        with torch.no_grad():  # exact differences (cdist's matmul path puts equal colours apart)
-            index = torch.cat([(chunk[:, None] - palette[None]).square().sum(-1).argmin(1)
-                               for chunk in pixels.split(1 << 16)])
+        index = nearest_palette_index(rgb.permute(0, 2, 3, 1).reshape(-1, 3), palette)
         snapped = palette[index].reshape(rgb.shape[0], rgb.shape[2], rgb.shape[3], 3).permute(0, 3, 1, 2)
         loss = self.settings.lookup_beta * (rgb - snapped).square().mean()
         out = rgb + (snapped - rgb).detach()  # forward: the palette colour; backward: identity

@@ -33,7 +33,7 @@ from .outputs import OutputWriter, RunResult
 from .perceptors import ModelCache, Perceptor, parse_model_name
 from .losses.prompt import PromptLoss
 from .prompts import parse_prompt
-from .settings import Settings
+from .settings import LATENT_ANCHORS, Settings
 from .signals import deferred_interrupts, terminate_as_interrupt
 
 
@@ -93,7 +93,7 @@ class Session:
         init = load_image_tensor(settings.init_image, settings.size) if settings.init_image else None
         self.drawer.init_from_image(init)
         self.init_image = init.to(self.device) if init is not None else None
-        anchored = settings.init_weight or settings.init_weight_dist or settings.init_weight_cos
+        anchored = any(getattr(settings, name) for name in LATENT_ANCHORS)
         self.start_latent = self.drawer.latent().detach().clone() if anchored and init is not None else None
         self.overlay = (load_image_tensor(settings.overlay_image, settings.size, "overlay_image", keep_alpha=True)
                         .to(self.device)
@@ -219,7 +219,7 @@ class Session:
         each perceptor against its prompts."""
         wanted = [group for group in ("all", "spot", "spot_off") if any(p[group] for p in self.prompt_losses)]
         for group in wanted:
-            masked = view if group == "all" else view * self._spot(view, inside=group == "spot")
+            masked = view if group == "all" else self._spot(view, inside=group == "spot")
             cuts = self.cutouts(masked, self.generator)
             if cuts.shape[1] == 4:
                 cuts = self._over_random_backgrounds(cuts)
@@ -230,12 +230,12 @@ class Session:
                         parts[name] = loss(embeddings)
 
     def _spot(self, view: torch.Tensor, inside: bool) -> torch.Tensor:
+        """The view with its colours blacked out outside the spot (inside=True) or inside it (alpha kept)."""
         height, width = view.shape[-2:]
         if (height, width) not in self._spot_masks:
             self._spot_masks[height, width] = spot_mask(height, width, self.settings.spot_file).to(view.device)
         mask = self._spot_masks[height, width]
-        mask = mask if inside else 1 - mask
-        return torch.cat([mask.expand(-1, 3, -1, -1), torch.ones_like(mask).expand(-1, view.shape[1] - 3, -1, -1)], 1)
+        return torch.cat([view[:, :3] * (mask if inside else 1 - mask), view[:, 3:]], 1)
 
     def _drop_learning_rate(self) -> None:
         for group in self.optimizer.param_groups:

@@ -653,6 +653,8 @@ def _base_size(settings: Settings) -> tuple[float, float]:
         return ASPECT_SIZES[settings.aspect]
     width, height = PIXRAY_BASE_SIZES[settings.aspect]
     return width * scale, height * scale
+
+
 # An init image no larger than this on either side is taken as a sprite: the grid becomes its pixels.
 SPRITE_SIDE = 256
 
@@ -713,7 +715,13 @@ def _check_prompts(settings: Settings) -> None:
         open_image(parse_prompt(text, "image_prompts").text, "image_prompts")
 
 
-ANCHOR_WEIGHTS = ("init_weight", "init_weight_dist", "init_weight_cos", "init_weight_pix", "init_clip_weight")
+# Weights that anchor the run to init_image: the drawer's parameters (pixray's z), then the pixels and CLIP.
+LATENT_ANCHORS = ("init_weight", "init_weight_dist", "init_weight_cos")
+ANCHOR_WEIGHTS = (*LATENT_ANCHORS, "init_weight_pix", "init_clip_weight")
+
+
+def _custom_loss_names(settings: Settings) -> list[str]:
+    return [entry.partition(":")[0].strip().lower() for entry in settings.custom_loss]
 
 
 def _check_inputs(settings: Settings, values: dict) -> None:
@@ -729,7 +737,7 @@ def _check_inputs(settings: Settings, values: dict) -> None:
                             f"({len(settings.noise_prompt_seeds)} seeds, {len(settings.noise_prompt_weights)} weights)")
     if settings.transparent_weight and not settings.transparent:
         raise SettingsError("setting 'transparent_weight': it weighs the alpha channel; set transparent=true too")
-    if "style" in [entry.partition(":")[0].strip().lower() for entry in settings.custom_loss]:
+    if "style" in _custom_loss_names(settings):
         from .losses.style import vgg16_weights
 
         if not settings.style_file:
@@ -760,7 +768,7 @@ def _check_inputs(settings: Settings, values: dict) -> None:
         if not (settings.transparent or settings.background == "remove"):
             raise SettingsError("setting 'outline': an outline goes around a transparent sprite; set "
                                 "transparent=true or background=remove too")
-    if "edge" in [entry.partition(":")[0].strip().lower() for entry in settings.custom_loss]:
+    if "edge" in _custom_loss_names(settings):
         try:
             parse_color(settings.edge_color)
         except PaletteError as err:

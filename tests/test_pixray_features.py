@@ -342,3 +342,27 @@ def test_pixrays_readme_python_example_names_what_is_missing():
         pixray.run("an extremely hairy panda bear", "vdiff", custom_loss="aesthetic", outdir="outputs/hairout")
     with pytest.raises(SettingsError, match="vdiff drawer needs"):
         pixray.run("an extremely hairy panda bear", "vdiff", outdir="outputs/hairout")
+
+
+# pixray 1.9's setup_parser dests, plus the keys its drawers, filters and losses added (test data)
+PIXRAY_KEYS = """prompts spot_prompts spot_prompts_off spot_file labels vector_prompts image_prompts
+image_prompt_weight image_prompt_shuffle image_labels image_label_weight iterations save_every display_every
+display_clear overlay_every overlay_offset overlay_image quality aspect ezsize scale overlay_alpha size init_image
+init_image_alpha init_noise target_images animation_dir animation_alpha init_weight init_weight_dist
+init_weight_cos init_weight_pix perceptors clip_models noise_prompt_seeds noise_prompt_weights learning_rate
+learning_rate_drops auto_stop num_cuts batches cut_pow seed optimiser output make_video cudnn_determinism palette
+transparency alpha_weight alpha_use_g alpha_gamma drawer filters custom_loss pixel_size pixel_scale pixel_type
+vqgan_model vqgan_config vqgan_checkpoint strokes min_stroke_width max_stroke_width allow_paper_color fft_use
+fft_decay fft_wave fft_sharp fft_colors fft_lrate wallpaper_type wallpaper_edge_match wallpaper_shift lookup_beta
+edge_thickness edge_margins edge_color edge_color_weight global_color_weight smoothness_type style_file
+styleloss_content_weight use_pixeldraw save_intermediates""".split()
+
+
+def test_every_pixray_key_and_short_flag_is_ours_an_alias_a_spelling_or_ignored_with_a_reason():
+    from pixray.compat import PIXRAY_IGNORED, PIXRAY_SHORT_FLAGS, PIXRAY_SPELLINGS
+    from pixray.settings import ALIASES, FIELDS
+
+    covered = set(FIELDS) | set(ALIASES) | set(PIXRAY_SPELLINGS) | set(PIXRAY_IGNORED)
+    assert [key for key in PIXRAY_KEYS if key not in covered] == []
+    assert [name for name in PIXRAY_SHORT_FLAGS.values() if name not in covered] == []
+    assert all(ALIASES[alias] in FIELDS for alias in ALIASES)

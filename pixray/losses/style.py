@@ -61,9 +61,7 @@ class StyleLoss(Loss):
     name = "style"
 
     def __init__(self, settings, weight: float = 1.0):
-        super().__init__(settings, weight)
-        if not settings.style_file:
-            raise SettingsError("custom_loss 'style' needs style_file, the picture whose style to follow")
+        super().__init__(settings, weight)  # resolve() checked style_file and the weights
         self.network = vgg16_features(settings.style_model)
         self.target: list[torch.Tensor] | None = None
 
