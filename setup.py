@@ -13,7 +13,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     # Drawers and filters live in top-level folders but install as pixray.drawers and pixray.filters.
-    packages=["pixray", "pixray.drawers", "pixray.filters", "pixray.guide", "pixray.losses"],
+    packages=["pixray", "pixray.batching", "pixray.drawers", "pixray.filters", "pixray.guide", "pixray.losses"],
     package_dir={"pixray": "pixray", "pixray.drawers": "drawers", "pixray.filters": "filters"},
     # the xkcd colour names and the embedded guide's weights (MODEL_CARD.md)
     package_data={"pixray": ["data/*.json", "data/*.pt"]},
@@ -37,9 +37,11 @@ setup(
     extras_require={
         "cog": ["cog>=0.23"],
         "notebook": ["ipython>=8", "ipywidgets>=8"],
+        # `pixray batch --backend ray`: the same jobs on a Ray cluster (or a local Ray)
+        "ray": ["ray>=2.9"],
         # only to rebuild the embedded models (MODEL_CARD.md): renders the SVG emoji sets
         "guide": ["resvg-py>=0.5"],
-        "dev": ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23", "resvg-py>=0.5"],
+        "dev": ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23", "resvg-py>=0.5", "ray>=2.9"],
     },
     entry_points={"console_scripts": ["pixray = pixray.cli:main"]},
 )

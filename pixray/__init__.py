@@ -12,7 +12,7 @@ _LAZY = {
     "do_init": "facade", "do_run": "facade",
     "reset_settings": "facade", "run": "facade", "RunResult": "outputs", "Palette": "palettes",
     "load_palette": "palettes", "PixelArt": "pixelation", "pixelate": "pixelation", "Progress": "session",
-    "Session": "session", "Settings": "settings",
+    "Session": "session", "Settings": "settings", "batch": "batching",
 }
 
 __all__ = ["PixrayError", "PixrayWarning", "SettingsError", "WeightsUnavailableError", "__version__", *_LAZY]

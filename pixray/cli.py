@@ -42,8 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_pixelate_command(commands)
     _add_lint_command(commands)
+    _add_batch_command(commands)
     parser.add_argument("--config", metavar="FILE.yaml", help="read settings from a YAML file; options "
                         "given on the command line win")
+    _add_settings(parser)
+    return parser
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    """Every setting of the schema as an option (and pixray's spellings, hidden)."""
     groups = {key: parser.add_argument_group(title) for key, title in GROUP_TITLES.items()}
     aliases_of: dict[str, list[str]] = {}
     for alias, target in ALIASES.items():
@@ -71,7 +78,36 @@ def build_parser() -> argparse.ArgumentParser:
     # pixray's keys that stand for ours or are ignored with a warning: accepted, not listed
     for name in [*PIXRAY_SPELLINGS, *PIXRAY_IGNORED]:
         parser.add_argument(f"--{name}", dest=name, nargs="?", const="true", help=argparse.SUPPRESS)
-    return parser
+
+
+def _add_batch_command(commands) -> None:
+    from .batching.jobs import BACKENDS
+
+    sub = commands.add_parser(
+        "batch", help="many prompts → many sprites, one palette, one sprite sheet (local workers or Ray)",
+        description="Run every job of JOBS (a .txt file: one prompt per line; or a .yaml file: settings, jobs, "
+                    "batch options) into one folder: jobs/NAME/ per job, sprites/, sheet.png with sheet.json "
+                    "(TexturePacker JSON hash) and sheet.aseprite.json, contact.png and index.json. Running it "
+                    "again runs only what is not finished. Any setting below applies to every job.",
+        argument_default=argparse.SUPPRESS)
+    sub.add_argument("jobs", metavar="JOBS", help="jobs file (.txt or .yaml)")
+    batch = sub.add_argument_group("batch")
+    batch.add_argument("--workers", type=int, help="worker processes (default: the cores / threads)")
+    batch.add_argument("--threads", type=int, help="torch threads per worker (default: the cores / workers)")
+    batch.add_argument("--backend", choices=BACKENDS, help="local worker processes (default) or ray")
+    batch.add_argument("--address", help="the Ray cluster to use (default: RAY_ADDRESS, else a local Ray)")
+    batch.add_argument("--gpus_per_worker", "--gpus-per-worker", type=float,
+                       help="Ray: GPUs each worker reserves (default 0)")
+    batch.add_argument("--variants", type=int, help="seeds per job (default 1): NAME-1, NAME-2, ...")
+    batch.add_argument("--padding", type=int, help="transparent pixels between sprites on the sheet (default 1)")
+    batch.add_argument("--columns", type=int, help="sheet columns (default: about square)")
+    batch.add_argument("--retries", type=int, help="tries more for a job whose worker died (default 2)")
+    _add_settings(sub)
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
 
 
 def _add_pixelate_command(commands) -> None:
@@ -147,6 +183,30 @@ def _pixelate(args: dict) -> int:
     return 0
 
 
+def _batch(args: dict) -> int:
+    from .batching import BatchInterrupted, BatchOptions, read_jobs_file, run_batch
+    from .batching.jobs import BATCH_OPTIONS
+
+    jobs_file = read_jobs_file(args.pop("jobs"))
+    given = {name: args.pop(name) for name in BATCH_OPTIONS if name in args}
+    options = BatchOptions(**{**jobs_file.options, **given}, outdir=args.pop("outdir", None))
+    try:
+        result = run_batch(jobs_file, args, options)
+    except BatchInterrupted as stop:
+        result = stop.result
+        done = sum(job.status == "done" for job in result.jobs)
+        print(f"pixray: {'stopped (SIGTERM)' if stop.terminated else 'interrupted'}: {done} of {len(result.jobs)} "
+              f"jobs finished in {result.outdir} (index.json lists them; run the same command to finish the rest)",
+              file=sys.stderr)
+        return 143 if stop.terminated else 130
+    done = sum(job.status == "done" for job in result.jobs)
+    earlier = f" ({result.skipped} from an earlier run)" if result.skipped else ""
+    failed = f", {len(result.failed)} failed" if result.failed else ""
+    made = ", ".join(path.name for key, path in result.files.items() if key != "palette")
+    print(f"pixray: {done} of {len(result.jobs)} jobs done{earlier}{failed}; wrote {made} to {result.outdir}")
+    return 1 if result.failed else 0
+
+
 def _progress_bar(total: int):
     from tqdm import tqdm
 
@@ -211,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     session = bar = None
     try:
-        if not argv or argv[0] not in ("pixelate", "lint"):
+        if argv and argv[0] == "batch":
+            argv = argv[:1] + _check_flags(_subparser(parser, "batch"), argv[1:])
+        elif not argv or argv[0] not in ("pixelate", "lint"):
             argv = _check_flags(parser, argv)
         args = vars(parser.parse_args(argv))
         command = args.pop("command", None)
@@ -219,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             return _pixelate(args)
         if command == "lint":
             return _lint(args)
+        if command == "batch":
+            return _batch(args)
         values = load_yaml(args.pop("config")) if "config" in args else {}
         values.update(normalise(args))
         settings = resolve(values)

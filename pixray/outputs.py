@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tempfile
@@ -153,7 +154,7 @@ class OutputWriter:
 
     def save_png(self, image: Image.Image, path: Path, iteration: int) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        image.save(path, pnginfo=png_metadata(self.settings, self.seed, iteration))
+        path.write_bytes(png_bytes(image, self.settings, self.seed, iteration))
         return path
 
     def save_frame(self, image: Image.Image, iteration: int) -> None:
@@ -164,24 +165,40 @@ class OutputWriter:
             self.frames.append(image.convert("RGB"))
 
     def finish(self, drawer_output, iteration: int, interrupted: bool = False) -> RunResult:
-        main = self.save_png(drawer_output.image, self.outdir / self.output_name, iteration)
-        files = [main]
-        stem = re.sub(r"\.png$", "", self.output_name, flags=re.I)
-        if drawer_output.sprite is not None:
-            files.append(self.save_png(drawer_output.sprite, self.outdir / f"{stem}_sprite.png", iteration))
-        for name, data in drawer_output.files.items():
+        named, metrics = final_files(drawer_output, self.settings, self.seed, iteration)
+        files = []
+        for name, data in named.items():
             path = self.outdir / name
             path.write_bytes(data)
             files.append(path)
+        stem = re.sub(r"\.png$", "", self.output_name, flags=re.I)
         if self.frames:
             frames = self.frames + [drawer_output.image.convert("RGB")]
             if self.video:
                 files.append(write_video(frames, self.outdir / f"{stem}.mp4", self.fps))
             if self.gif:
                 files.append(write_gif(frames, self.outdir / f"{stem}.gif", self.fps))
-        metrics = measure(drawer_output.sprite if drawer_output.sprite is not None else drawer_output.image)
-        metrics_path = self.outdir / "metrics.json"
-        metrics_path.write_text(json.dumps({**metrics.to_dict(), "warnings": metrics.warnings()}, indent=1) + "\n")
-        files += [metrics_path, self.settings_path]
+        files.append(self.settings_path)
         return RunResult(drawer_output.image, drawer_output.sprite, self.outdir, files, self.seed, iteration,
-                         interrupted, self.frames_written, metrics.to_dict())
+                         interrupted, self.frames_written, metrics)
+
+
+def png_bytes(image: Image.Image, settings: dict, seed: int, iteration: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=png_metadata(settings, seed, iteration))
+    return buffer.getvalue()
+
+
+def final_files(drawer_output, settings: dict, seed: int, iteration: int) -> tuple[dict[str, bytes], dict]:
+    """A finished run's files by name (the picture, the native sprite, the drawer's own files such as
+    palette.gpl, metrics.json) and its metrics; a run folder and a batch job hold the same bytes."""
+    output_name = settings["output"]
+    stem = re.sub(r"\.png$", "", output_name, flags=re.I)
+    files = {output_name: png_bytes(drawer_output.image, settings, seed, iteration)}
+    if drawer_output.sprite is not None:
+        files[f"{stem}_sprite.png"] = png_bytes(drawer_output.sprite, settings, seed, iteration)
+    files.update(drawer_output.files)
+    metrics = measure(drawer_output.sprite if drawer_output.sprite is not None else drawer_output.image)
+    files["metrics.json"] = (json.dumps({**metrics.to_dict(), "warnings": metrics.warnings()}, indent=1)
+                             + "\n").encode()
+    return files, metrics.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import warnings
@@ -102,10 +103,16 @@ def _cached_weights(arch: str, tag: str) -> str | None:
     return None
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Probe the hub once so an offline machine fails in seconds, not after minutes of retries."""
+def _hub_reachable() -> bool:
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
         return False
+    return _probe_hub()
+
+
+@functools.cache
+def _probe_hub(timeout: float = 3.0) -> bool:
+    """Probe the hub once per process, so an offline machine fails in seconds, not after minutes of
+    retries, and a batch of many jobs does not wait on it for each."""
     try:
         with socket.create_connection(("huggingface.co", 443), timeout=timeout):
             return True

@@ -321,9 +321,14 @@ class Session:
             raise
         self.result = self._finish(writer, interrupted=False)
 
+    @torch.no_grad()
+    def final_output(self):
+        """The picture as the run writes it: the drawer's export mapped to the palette and cleaned up."""
+        return finalize(self.drawer.export(), self.settings)
+
     def _finish(self, writer: OutputWriter | None, interrupted: bool) -> RunResult:
         with deferred_interrupts(stopping=interrupted):  # a second Ctrl-C must not cut the files short
-            output = finalize(self.drawer.export(), self.settings)
+            output = self.final_output()
             if writer:
                 return writer.finish(output, self.iteration, interrupted)
             return RunResult(output.image, output.sprite, None, [], self.seed, self.iteration, interrupted)

@@ -663,10 +663,10 @@ SPRITE_SIDE = 256
 EMBEDDED_DRAWER = "sprite"
 
 
-def _fall_back_to_embedded(settings: Settings, values: dict) -> None:
+def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> None:
     """Keep the preset's CLIP models that can load here; if none can, use the embedded guide (and,
     unless the user chose a drawer or gave an init image whose shape must be kept, its best drawer on a
-    square canvas), and say so in one line."""
+    square canvas), and say so in one line (unless `announce` is off: a batch says it once)."""
     from . import perceptors
 
     wanted = settings.clip_models
@@ -681,8 +681,9 @@ def _fall_back_to_embedded(settings: Settings, values: dict) -> None:
         how = f" with the {EMBEDDED_DRAWER} drawer"
         if not {"aspect", "size", "pixel_size"} & set(values):
             settings.aspect = "square"
-    print(f"pixray: no CLIP weights for {', '.join(wanted)} here and no internet: using the embedded guide{how} "
-          f"(small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
+    if announce:
+        print(f"pixray: no CLIP weights for {', '.join(wanted)} here and no internet: using the embedded guide"
+              f"{how} (small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
 # With the embedded guide the pixel drawer starts on white paper and keeps the cells the prompt does
@@ -848,9 +849,10 @@ def _split_output_path(settings: Settings, values: dict) -> None:
     settings.outdir, settings.output = folder, name
 
 
-def resolve(values: dict, losses: dict | None = None) -> Settings:
+def resolve(values: dict, losses: dict | None = None, announce: bool = True) -> Settings:
     """Build validated Settings from explicit user values: presets fill only what was not given.
-    Checks that need no torch run first, so a typo costs milliseconds."""
+    Checks that need no torch run first, so a typo costs milliseconds. `announce`: say in one line
+    when the embedded guide stands in for CLIP weights that are not here."""
     values = normalise(values)
     settings = Settings(**values)
     _split_output_path(settings, values)
@@ -869,7 +871,7 @@ def resolve(values: dict, losses: dict | None = None) -> Settings:
         parse_custom_loss(entry, losses)  # raises on unknown names and bad weights
     _check_filters(settings)
     if not values.get("clip_models"):  # after the cheap checks: this may probe the network
-        _fall_back_to_embedded(settings, values)
+        _fall_back_to_embedded(settings, values, announce)
     try:
         drawer = drawer_class(settings.drawer)
     except KeyError as err:

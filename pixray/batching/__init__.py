@@ -1,0 +1,35 @@
+"""Batches: many jobs (prompts × variants) in one folder, one palette and one sprite sheet, run by a
+pool of local worker processes or on Ray. `pixray.batch(...)` and `pixray batch JOBS` both land here.
+
+(The package is `batching`, not `batch`, so that `pixray.batch` stays the function.)"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .jobs import BatchOptions, Entry, JobsFile, read_jobs_file
+from .runner import BatchInterrupted, BatchResult, JobResult, run_batch
+
+__all__ = ["batch", "BatchOptions", "BatchResult", "BatchInterrupted", "JobResult"]
+
+
+def batch(jobs: Any, *, workers: int | None = None, threads: int | None = None, backend: str = "local",
+          address: str | None = None, gpus_per_worker: float = 0.0, variants: int | None = None,
+          padding: int | None = None, columns: int | None = None, retries: int = 2, outdir: str | None = None,
+          progress: bool = True, **shared) -> BatchResult:
+    """Run a batch and return its results.
+
+    `jobs`: a jobs file (.txt: a prompt per line; .yaml: `settings`, `jobs`, batch options), or a list
+    whose items are prompts or dicts of settings (with optional `name` and `variants`). `shared`: settings
+    for every job (`palette="shared"` fits one palette to the whole set). Re-running the same batch into
+    the same `outdir` runs only the jobs that are not finished."""
+    if isinstance(jobs, (str, os.PathLike)):
+        jobs_file = read_jobs_file(jobs)
+    else:
+        jobs_file = JobsFile("python", [Entry(f"job {number}", spec) for number, spec in enumerate(jobs, 1)])
+    given = dict(workers=workers, threads=threads, variants=variants, padding=padding, columns=columns)
+    options = {**jobs_file.options, **{k: v for k, v in given.items() if v is not None}}
+    options = BatchOptions(**options, backend=backend, address=address, gpus_per_worker=gpus_per_worker,
+                           retries=retries, outdir=outdir, progress=progress)
+    return run_batch(jobs_file, shared, options)
