@@ -32,15 +32,22 @@ class Drawer(ABC):
     native_grid: ClassVar[bool] = False             # draws cells itself; otherwise pixel_size adds a PixelGrid
     default_pixel_size: ClassVar[tuple[int, int] | None] = None  # a fixed grid (the output size follows it)
     supports_reapply: ClassVar[bool] = True         # reapply() keeps the drawing (overlay_image)
+    shares_models: ClassVar[bool] = False           # __init__ takes models=: weights load once per process
 
     @classmethod
     def resolve_settings(cls, settings) -> None:
         """Fill this drawer's defaults into `settings` and validate them (before any model loads)."""
 
-    def __init__(self, settings, device: torch.device, generator: torch.Generator):
+    def __init__(self, settings, device: torch.device, generator: torch.Generator, models=None):
         self.settings = settings
         self.device = device
         self.generator = generator  # every random draw goes through it (determinism)
+        self.models = models  # the session's ModelCache (drawers with shares_models), or None
+
+    def load_model(self, key: tuple, loader):
+        """Weights that never change (a decoder, a prior): loaded once per process when the session
+        shares its model cache (a batch worker runs many jobs), else loaded here."""
+        return self.models.load((type(self).__name__, *key, str(self.device)), loader) if self.models else loader()
 
     @abstractmethod
     def init_from_image(self, image: torch.Tensor | None) -> None:

@@ -31,16 +31,20 @@ class SpriteDrawer(Drawer):
         if not PRIOR_WEIGHTS.is_file():
             raise SettingsError(f"drawer 'sprite' needs {PRIOR_WEIGHTS}; rebuild it with python -m pixray.guide.prior")
 
-    def __init__(self, settings, device, generator):
-        super().__init__(settings, device, generator)
-        data = torch.load(PRIOR_WEIGHTS, weights_only=True)
-        self.prior = SpritePrior.from_file(data).to(device)
-        self.bank = data.get("bank")
+    shares_models = True
+
+    def __init__(self, settings, device, generator, models=None):
+        super().__init__(settings, device, generator, models)
+        self.prior, self.bank = self.load_model((str(PRIOR_WEIGHTS),), self._load_prior)
         config = self.prior.config
         self.cells_w, self.cells_h = settings.pixel_size
         self.width, self.height = settings.size
         self.z = torch.zeros(1, config.latent_channels, config.latent_size, config.latent_size, device=device,
                              requires_grad=True)
+
+    def _load_prior(self):
+        data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+        return SpritePrior.from_file(data).to(self.device), data.get("bank")
 
     def _closest_sprite(self) -> torch.Tensor | None:
         """The bank latent that best matches the prompts (pixray/guide/bank.py); says so when the guide

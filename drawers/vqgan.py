@@ -91,13 +91,14 @@ class VQGANDrawer(Drawer):
     def resolve_settings(cls, settings) -> None:
         settings.vqgan_config, settings.vqgan_checkpoint = find_vqgan_files(settings)
 
-    def __init__(self, settings, device, generator):
-        super().__init__(settings, device, generator)
+    shares_models = True
+
+    def __init__(self, settings, device, generator, models=None):
+        super().__init__(settings, device, generator, models)
         checkpoint = None if settings.vqgan_checkpoint == RANDOM else settings.vqgan_checkpoint
         config = settings.vqgan_config or ARCHITECTURES[settings.vqgan_model]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # random weights are the same in every run
-            self.model = load_vqgan(config, checkpoint, settings.vqgan_trust_checkpoint).to(device)
+        key = (str(config), str(checkpoint), settings.vqgan_trust_checkpoint)
+        self.model = self.load_model(key, lambda: self._load(config, checkpoint))
         self.width, self.height = settings.size
         factor = self.model.factor
         # Latents cover the output rounded up to the model's stride; the decode is centre-cropped.
@@ -106,6 +107,11 @@ class VQGANDrawer(Drawer):
         self.z_min = codebook.min(0).values.view(1, -1, 1, 1)
         self.z_max = codebook.max(0).values.view(1, -1, 1, 1)
         self.z = torch.zeros(1, codebook.shape[1], self.latent_h, self.latent_w, device=device, requires_grad=True)
+
+    def _load(self, config, checkpoint):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # random weights are the same in every run
+            return load_vqgan(config, checkpoint, self.settings.vqgan_trust_checkpoint).to(self.device)
 
     def init_from_image(self, image):
         codes = torch.randint(0, self.model.quantize.embedding.num_embeddings, (1, self.latent_h, self.latent_w),

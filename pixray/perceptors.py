@@ -227,12 +227,18 @@ class ModelCache:
     """Perceptors kept across runs in one process, keyed by spec and device."""
 
     def __init__(self):
-        self._models: dict[tuple[ModelSpec, str], Perceptor] = {}
+        self._models: dict[tuple, object] = {}  # perceptors by (spec, device); drawers' weights by their key
 
     def get(self, spec: ModelSpec, device: torch.device) -> Perceptor:
         key = (spec, str(device))
         if key not in self._models:
             self._models[key] = load_perceptor(spec, device)
+        return self._models[key]
+
+    def load(self, key: tuple, loader):
+        """Any other model kept for the process (a drawer's decoder), made by `loader` the first time."""
+        if key not in self._models:
+            self._models[key] = loader()
         return self._models[key]
 
     def clear(self) -> None:

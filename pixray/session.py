@@ -87,7 +87,9 @@ class Session:
         self.outdir = None  # set by run() once the output folder exists
         self.result: RunResult | None = None  # set when run() / run_iter() ends
 
-        self.drawer = drawer_class(settings.drawer)(settings, self.device, self.generator)
+        cache = model_cache if model_cache is not None else ModelCache()
+        drawer = drawer_class(settings.drawer)
+        self.drawer = drawer(settings, self.device, self.generator, **({"models": cache} if drawer.shares_models else {}))
         if settings.pixel_size is not None and not self.drawer.native_grid:
             self.drawer = PixelGrid(self.drawer, settings)
         init = load_image_tensor(settings.init_image, settings.size) if settings.init_image else None
@@ -116,7 +118,6 @@ class Session:
         # Image prompts are read once; each perceptor encodes them in _encode_prompts.
         self.image_prompts = [(p, pil_to_tensor(open_image(p.text, "image_prompts")).to(self.device))
                               for p in map(parse_prompt, settings.image_prompts)]
-        cache = model_cache if model_cache is not None else ModelCache()
         self.perceptors: list[Perceptor] = [cache.get(parse_model_name(n), self.device)
                                             for n in settings.clip_models]
         self.cutouts = Cutouts(max(p.image_size for p in self.perceptors), settings.num_cuts,

@@ -9,15 +9,23 @@ import os
 from typing import Any
 
 from .jobs import BatchOptions, Entry, JobsFile, read_jobs_file
-from .runner import BatchInterrupted, BatchResult, JobResult, run_batch
 
 __all__ = ["batch", "BatchOptions", "BatchResult", "BatchInterrupted", "JobResult"]
+
+
+def __getattr__(name: str):
+    """The runner (and torch with it) loads on first use, so `pixray --help` stays quick."""
+    if name in ("BatchInterrupted", "BatchResult", "JobResult", "run_batch"):
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'pixray.batching' has no attribute {name!r}")
 
 
 def batch(jobs: Any, *, workers: int | None = None, threads: int | None = None, backend: str = "local",
           address: str | None = None, gpus_per_worker: float = 0.0, variants: int | None = None,
           padding: int | None = None, columns: int | None = None, retries: int = 2, outdir: str | None = None,
-          progress: bool = True, **shared) -> BatchResult:
+          progress: bool = True, **shared) -> "BatchResult":
     """Run a batch and return its results.
 
     `jobs`: a jobs file (.txt: a prompt per line; .yaml: `settings`, `jobs`, batch options), or a list
@@ -32,4 +40,6 @@ def batch(jobs: Any, *, workers: int | None = None, threads: int | None = None, 
     options = {**jobs_file.options, **{k: v for k, v in given.items() if v is not None}}
     options = BatchOptions(**options, backend=backend, address=address, gpus_per_worker=gpus_per_worker,
                            retries=retries, outdir=outdir, progress=progress)
+    from .runner import run_batch
+
     return run_batch(jobs_file, shared, options)

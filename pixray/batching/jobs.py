@@ -183,7 +183,7 @@ def _refuse_batch_keys(values: dict, where: str) -> None:
             raise SettingsError(f"{where}setting {bare!r} is not for a batch job: {what}")
 
 
-def expand_jobs(jobs: JobsFile, shared: dict, variants: int, batch_folder: Path) -> list[Job]:
+def expand_jobs(jobs: JobsFile, shared: dict, variants: int) -> list[Job]:
     """Each entry → `variants` jobs with their own seeds and settings resolved (no model loads here).
     A bad entry becomes one failed Job naming its line; names are unique folder names."""
     expanded: list[Job] = []
@@ -194,15 +194,25 @@ def expand_jobs(jobs: JobsFile, shared: dict, variants: int, batch_folder: Path)
             own, name, count = _entry_settings(entry.spec, variants)
             values = {**shared, **own}
         except SettingsError as err:
-            expanded.append(Job(_unique(f"job-{number}", taken), where, {}, error=f"{where}: {err}"))
+            expanded.append(Job(_unique(_name_of(entry.spec, number), taken), where, {}, error=f"{where}: {err}"))
             continue
         base = name or slug(values.get("prompts") or values.get("image_prompts") or ["job"])
         group = _unique(base, taken)
         for variant in range(count):
             job = Job(group if count == 1 else _unique(f"{group}-{variant + 1}", taken), where, values, variant, group)
-            _resolve_job(job, batch_folder)
+            _resolve_job(job)
             expanded.append(job)
     return expanded
+
+
+def _name_of(spec: Any, number: int) -> str:
+    """A failed entry's name in messages and index.json: its own, its prompt's, or job-N."""
+    if isinstance(spec, dict) and NAME.fullmatch(str(spec.get("name", ""))):
+        return str(spec["name"])
+    prompt = spec if isinstance(spec, str) else spec.get("prompts") if isinstance(spec, dict) else None
+    if isinstance(prompt, str) and slug([prompt]) != "job":
+        return slug([prompt])
+    return f"job-{number}"
 
 
 def _entry_settings(spec: Any, variants: int) -> tuple[dict, str | None, int]:
@@ -221,9 +231,9 @@ def _entry_settings(spec: Any, variants: int) -> tuple[dict, str | None, int]:
     return normalise(spec), (str(name) if name is not None else None), count
 
 
-def _resolve_job(job: Job, batch_folder: Path) -> None:
+def _resolve_job(job: Job) -> None:
     """The job's full settings: its seed fixed (so every backend and every rerun draws the same
-    pixels), its folder inside the batch, no frames."""
+    pixels), no frames. (Its folder inside the batch is set once the batch has one.)"""
     from ..session import resolve_seed
 
     seed = job.values.get("seed")
@@ -232,8 +242,7 @@ def _resolve_job(job: Job, batch_folder: Path) -> None:
     elif job.variant:
         seed = seed + job.variant if isinstance(seed, int) else f"{seed}-{job.variant}"
     job.seed = resolve_seed(seed)
-    values = {**job.values, "seed": job.seed, "outdir": str(batch_folder / "jobs" / job.name),
-              "save_every": 0}
+    values = {**job.values, "seed": job.seed, "save_every": 0}
     try:
         job.settings = resolve(values, announce=False)
     except SettingsError as err:

@@ -30,6 +30,8 @@ except ImportError:  # Windows: no advisory locks; two batches there must not sh
     fcntl = None
 
 INDEX = "index.json"
+RECORD = "job.json"   # in each job's folder: its recipe and file hashes; what a rerun checks
+INDEX_EVERY = 1.0     # seconds between index.json rewrites while jobs finish (a big batch finishes many a second)
 
 
 @dataclass
@@ -63,10 +65,32 @@ def run_batch(jobs_file: JobsFile, shared_values: dict, options: BatchOptions) -
     """Run every job of `jobs_file` (settings: the file's, then `shared_values`) as `options` say."""
     shared, shared_palette = split_shared({**jobs_file.shared, **shared_values})
     backend = make_backend(options)
+    jobs = expand_jobs(jobs_file, shared, options.variants)
+    _check_not_all_bad(jobs)
     folder = choose_folder(Path(options.outdir or f"outputs/batch-{Path(jobs_file.source).stem}"),
                            jobs_file.source, options.progress)
+    if options.progress:
+        _say_embedded(jobs)
     with _locked(folder), terminate_as_interrupt():
-        return _Batch(folder, jobs_file, shared, shared_palette, options, backend).run()
+        return _Batch(folder, jobs_file.source, jobs, shared, shared_palette, options, backend).run()
+
+
+def _check_not_all_bad(jobs: list[Job]) -> None:
+    """When every job fails the same way the fault is the batch's (a shared setting): one line, nothing run."""
+    reasons = {job.error.partition(": ")[2] for job in jobs if job.error}
+    if len(reasons) == 1 and all(job.error for job in jobs):
+        raise SettingsError(reasons.pop() + ("" if len(jobs) == 1 else f" (all {len(jobs)} jobs)"))
+
+
+def _say_embedded(jobs: list[Job]) -> None:
+    """resolve() stays quiet for each job; the batch says once that the embedded guide stands in for CLIP."""
+    from ..perceptors import EMBEDDED
+
+    standing_in = [job for job in jobs if job.settings and "clip_models" not in job.values
+                   and job.settings.clip_models == [EMBEDDED]]
+    if standing_in:
+        print(f"pixray: no CLIP weights here and no internet: {len(standing_in)} of {len(jobs)} jobs use the embedded "
+              f"guide (small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
 def cpu_cores() -> int:
@@ -150,24 +174,21 @@ def sha256(path: Path) -> str | None:
 
 
 class _Batch:
-    def __init__(self, folder: Path, jobs_file: JobsFile, shared: dict, shared_palette: bool,
+    def __init__(self, folder: Path, source: str, jobs: list[Job], shared: dict, shared_palette: bool,
                  options: BatchOptions, backend):
-        self.folder, self.options, self.backend = folder, options, backend
-        self.source = jobs_file.source
+        self.folder, self.source, self.jobs, self.options, self.backend = folder, source, jobs, options, backend
         self.shared, self.shared_palette = shared, shared_palette
-        self.jobs: list[Job] = expand_jobs(jobs_file, shared, options.variants, folder)
         self.tags = _variant_tags(self.jobs)
-        previous = {entry["name"]: entry for entry in _read_index(folder).get("jobs", [])}
         self.entries: dict[str, dict] = {}
         self.skipped = 0
         for job in self.jobs:
-            entry = previous.get(job.name)
-            if job.error is None and entry and self._verified(entry, job):
-                self.entries[job.name] = entry
+            self.entries[job.name] = self._entry(job)
+            record = self._finished_before(job)
+            if record:
+                self.entries[job.name].update(record, status="done")
                 self.skipped += 1
-            else:
-                self.entries[job.name] = self._entry(job)
         self.bar = None
+        self.index_written, self.index_dirty = 0.0, False
         self.running: dict[str, float] = {}  # job → fraction of its iterations done
 
     def _entry(self, job: Job) -> dict:
@@ -176,10 +197,21 @@ class _Batch:
                 "recipe": job.recipe if job.settings else None,
                 "settings": json.loads(json.dumps(job.values, default=str)), "files": {}}
 
-    def _verified(self, entry: dict, job: Job) -> bool:
-        """Finished by an earlier run with the same recipe, and every file it wrote still there, unchanged."""
-        return (entry.get("status") == "done" and entry.get("recipe") == job.recipe and bool(entry.get("files"))
-                and all(sha256(self.folder / name) == digest for name, digest in entry["files"].items()))
+    def _finished_before(self, job: Job) -> dict | None:
+        """The job's record if an earlier run finished it with the same recipe and every file it wrote is
+        still there, unchanged (the record is written last, inside the folder that appears whole)."""
+        if job.error is not None:
+            return None
+        try:
+            record = json.loads((self.folder / "jobs" / job.name / RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        files = record.get("files") if isinstance(record, dict) else None
+        if record.get("recipe") != job.recipe or not isinstance(files, dict) or not files:
+            return None
+        if all(sha256(self.folder / name) == digest for name, digest in files.items()):
+            return record
+        return None
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -189,7 +221,7 @@ class _Batch:
         if self.skipped and self.options.progress:
             print(f"pixray: {self.skipped} of {len(self.jobs)} jobs were finished by an earlier run of this batch "
                   f"in {self.folder}", file=sys.stderr)
-        self._write_index()
+        self._write_index(force=True)
         interrupted: KeyboardInterrupt | None = None
         try:
             if to_run:
@@ -201,7 +233,7 @@ class _Batch:
                 self.bar.close()
         with deferred_interrupts(stopping=interrupted is not None):  # a second Ctrl-C must not cut the files short
             files, palette = self._finish()
-            self._write_index(files, palette)
+            self._write_index(files, palette, force=True)
             _remove_if_empty(self.folder / ".partial")
         result = self._result(files, palette, interrupted is not None)
         if interrupted is not None:
@@ -214,7 +246,7 @@ class _Batch:
                 print(f"pixray: error: {job.error} (that job is skipped; the others run)", file=sys.stderr)
 
     def _run_jobs(self, jobs: list[Job]) -> None:
-        tasks = [Task(job.name, job.settings) for job in jobs]
+        tasks = [Task(job.name, job.settings.replace(outdir=str(self.folder / "jobs" / job.name))) for job in jobs]
         self.total, self.completed = len(tasks), 0
         if self.options.progress:
             from tqdm import tqdm
@@ -232,6 +264,8 @@ class _Batch:
                 self._refresh()
 
     def _progress(self, name: str, iteration: int, total: int) -> None:
+        if self.index_dirty:
+            self._write_index()
         if name in self.entries and self.entries[name]["status"] == "pending" and iteration < total:
             self.running[name] = iteration / total
             self._refresh()
@@ -252,25 +286,29 @@ class _Batch:
             self._write_index()
             return f"{entry['name']} failed: {entry['error']}"
         output = finished.output
-        entry["files"] = self._write_job(entry["name"], output.files)
-        entry.update(status="done", error=None, seed=output.seed, iterations=output.iterations,
-                     metrics=output.metrics, seconds=output.seconds, peak_rss_mb=output.peak_rss_mb,
-                     warnings=output.warnings)
+        record = dict(recipe=entry["recipe"], seed=output.seed, iterations=output.iterations, metrics=output.metrics,
+                      seconds=output.seconds, peak_rss_mb=output.peak_rss_mb, warnings=output.warnings,
+                      attempts=finished.attempts)
+        record["files"] = self._write_job(entry["name"], output.files, record)
+        entry.update(record, status="done", error=None)
         self._write_index()
         metrics = output.metrics
         said = "".join(f"\n  warning: {text}" for text in output.warnings)
         return (f"{entry['name']}: {metrics['width']}x{metrics['height']} cells, {metrics['colors']} colours, "
                 f"{output.seconds:.1f} s (seed {output.seed}){said}")
 
-    def _write_job(self, name: str, files: dict[str, bytes]) -> dict[str, str]:
-        """Write the job's files into a private folder, then move it into place in one rename: a job
-        folder is whole or absent. A folder already there (an older recipe) is kept beside it."""
+    def _write_job(self, name: str, files: dict[str, bytes], record: dict) -> dict[str, str]:
+        """Write the job's files and its record into a private folder, then move it into place in one
+        rename: a job folder is whole or absent. A folder already there (an older recipe, or changed
+        files) is kept beside it. Returns the files' hashes by their path in the batch folder."""
         partial = self.folder / ".partial" / name
         if partial.exists():
             shutil.rmtree(partial)  # this batch's own leftover from a run that was killed
         partial.mkdir(parents=True)
+        hashes = {f"jobs/{name}/{file}": hashlib.sha256(data).hexdigest() for file, data in files.items()}
         for file, data in files.items():
             (partial / file).write_bytes(data)
+        (partial / RECORD).write_text(json.dumps({"name": name, **record, "files": hashes}, indent=1) + "\n")
         final = self.folder / "jobs" / name
         final.parent.mkdir(exist_ok=True)
         if final.exists():
@@ -279,7 +317,7 @@ class _Batch:
                 number += 1
             final.rename(final.with_name(f"{name}.replaced-{number}"))
         partial.rename(final)
-        return {f"jobs/{name}/{file}": hashlib.sha256(data).hexdigest() for file, data in files.items()}
+        return hashes
 
     # -- the end --------------------------------------------------------------------------------
 
@@ -315,7 +353,14 @@ class _Batch:
             return load_palette(self.shared["palette"])
         return None
 
-    def _write_index(self, files: dict[str, Path] | None = None, palette: list[str] | None = None) -> None:
+    def _write_index(self, files: dict[str, Path] | None = None, palette: list[str] | None = None,
+                     force: bool = False) -> None:
+        """index.json, whole (written aside, then renamed); while jobs finish at most every INDEX_EVERY
+        seconds, since a rerun trusts the jobs' own records, not the index."""
+        self.index_dirty = True
+        if not force and time.monotonic() - self.index_written < INDEX_EVERY:
+            return  # written later: at the next job's progress or end, or at the batch's end
+        self.index_written, self.index_dirty = time.monotonic(), False
         index = {"kind": "pixray batch", "pixray": __version__, "source": self.source,
                  "backend": self.backend.name, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "palette": palette, "files": {k: str(p.relative_to(self.folder)) for k, p in (files or {}).items()},
