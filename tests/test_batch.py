@@ -165,6 +165,15 @@ def test_batch_writes_sprites_sheet_atlases_and_index(tmp_path):
     assert not (folder / ".partial").exists()
 
 
+def test_shared_palette_keeps_each_sprites_transparency(tmp_path):
+    result = quiet_batch(["a red apple", "a coin"], palette="shared", background="remove", outdir=str(tmp_path / "b"),
+                         workers=1)
+    for job in result.jobs:
+        own = np.asarray(Image.open(tmp_path / "b" / "jobs" / job.name / "output_sprite.png").convert("RGBA"))[..., 3]
+        shared = np.asarray(Image.open(job.sprite).convert("RGBA"))[..., 3]
+        assert (own == 0).any() and np.array_equal(own, shared)
+
+
 def test_given_palette_is_every_jobs_palette(tmp_path):
     result = quiet_batch(["a red apple", "a coin"], palette="pico8", outdir=str(tmp_path / "b"), workers=1)
     pico8 = set(load_palette("pico8").colors)

@@ -6,9 +6,12 @@ pool of local worker processes or on Ray. `pixray.batch(...)` and `pixray batch 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .jobs import BatchOptions, Entry, JobsFile, read_jobs_file
+
+if TYPE_CHECKING:
+    from .runner import BatchResult
 
 __all__ = ["batch", "BatchOptions", "BatchResult", "BatchInterrupted", "JobResult"]
 

@@ -62,7 +62,9 @@ def fit_shared_palette(sprites: list[Image.Image], count: int) -> Palette:
 def in_palette(sprite: Image.Image, palette: Palette, space: str = "oklab") -> Image.Image:
     """The sprite with each pixel the nearest palette colour, as an indexed PNG holding the whole palette
     in its order (the same index means the same colour in every sprite of the batch)."""
-    indices, opaque = palette_indices(sprite, palette, "none", space)
+    rgba = sprite.convert("RGBA")  # an indexed sprite's transparency is in its palette, not a channel
+    see_through = bool((np.asarray(rgba)[..., 3] < 255).any())
+    indices, opaque = palette_indices(rgba if see_through else rgba.convert("RGB"), palette, "none", space)
     return indexed_image(indices, palette.array(), opaque)
 
 
