@@ -4,8 +4,10 @@ there is one worker). Each worker loads its models once and keeps them for every
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Iterator
@@ -102,7 +104,8 @@ class LocalBackend:
         # and the batch stops them, so they print no tracebacks of their own.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
         try:
-            process.start()
+            with _thread_limits(self.threads):
+                process.start()
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -115,6 +118,26 @@ class LocalBackend:
         for worker in self._processes:
             worker.stop()
         self._processes = []
+
+
+# Read by OpenMP, OpenBLAS and MKL when a process loads them, before any code of ours runs there: numpy's
+# BLAS (the palette fit) would otherwise start a thread per core in every worker, as torch's would.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def _thread_limits(threads: int):
+    """The workers started inside inherit these limits (spawn copies the environment at start)."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _main_thread() -> bool:
