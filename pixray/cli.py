@@ -189,7 +189,7 @@ def _batch(args: dict) -> int:
 
     jobs_file = read_jobs_file(args.pop("jobs"))
     given = {name: args.pop(name) for name in BATCH_OPTIONS if name in args}
-    options = BatchOptions(**{**jobs_file.options, **given}, outdir=args.pop("outdir", None))
+    options = BatchOptions(**{**jobs_file.options, **given})
     try:
         result = run_batch(jobs_file, args, options)
     except BatchInterrupted as stop:

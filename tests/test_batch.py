@@ -63,6 +63,7 @@ settings:
 {FAST_YAML}
 variants: 2
 padding: 3
+outdir: my-set
 jobs:
   - a red apple
   - prompts: an old key
@@ -73,11 +74,11 @@ jobs:
   - prompts: a coin
     seed: gold
 """))
-    assert jobs.options == {"variants": 2, "padding": 3}
+    assert jobs.options == {"variants": 2, "padding": 3, "outdir": "my-set"}
     expanded = expand_jobs(jobs, jobs.shared, variants=jobs.options["variants"])
     assert [j.name for j in expanded] == ["a-red-apple-1", "a-red-apple-2", "key-1", "key-2", "key-3",
                                           "a-coin-1", "a-coin-2"]
-    assert [j.where for j in expanded][2] == "set.yaml line 13"
+    assert [j.where for j in expanded][2] == "set.yaml line 14"
     keys = [j for j in expanded if j.group == "key"]
     assert [j.seed for j in keys] == [40, 41, 42]
     assert {j.settings.iterations for j in keys} == {5}
@@ -425,3 +426,13 @@ def test_a_worker_loads_each_model_once_for_all_its_jobs():
     assert first.drawer.prior is second.drawer.prior  # the sprite drawer's decoder too
     alone = Session(resolve({**FAST, "prompts": "a coin", "seed": 1}, announce=False))
     assert alone.drawer.prior is not second.drawer.prior
+
+
+def test_batch_options_in_the_jobs_file_and_the_call(tmp_path):
+    jobs = write(tmp_path / "set.yaml", f"settings:\n{FAST_YAML}\nworkers: 1\nbackend: local\npadding: 0\n"
+                                        f"outdir: {tmp_path / 'from-file'}\njobs: [a red apple, a coin]\n")
+    result = pixray.batch(str(jobs), progress=False)
+    assert result.outdir == tmp_path / "from-file"
+    assert Image.open(result.files["sheet"]).size == (32, 16)  # 2 columns of 16, no padding
+    again = pixray.batch(str(jobs), padding=2, outdir=str(tmp_path / "from-call"), progress=False)
+    assert again.outdir == tmp_path / "from-call" and Image.open(again.files["sheet"]).size == (2 + 36, 2 + 18)

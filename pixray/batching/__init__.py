@@ -25,24 +25,24 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'pixray.batching' has no attribute {name!r}")
 
 
-def batch(jobs: Any, *, workers: int | None = None, threads: int | None = None, backend: str = "local",
-          address: str | None = None, gpus_per_worker: float = 0.0, variants: int | None = None,
-          padding: int | None = None, columns: int | None = None, retries: int = 2, outdir: str | None = None,
-          progress: bool = True, **shared) -> "BatchResult":
+def batch(jobs: Any, *, workers: int | None = None, threads: int | None = None, backend: str | None = None,
+          address: str | None = None, gpus_per_worker: float | None = None, variants: int | None = None,
+          padding: int | None = None, columns: int | None = None, retries: int | None = None,
+          outdir: str | None = None, progress: bool = True, **shared) -> "BatchResult":
     """Run a batch and return its results.
 
     `jobs`: a jobs file (.txt: a prompt per line; .yaml: `settings`, `jobs`, batch options), or a list
     whose items are prompts or dicts of settings (with optional `name` and `variants`). `shared`: settings
-    for every job (`palette="shared"` fits one palette to the whole set). Re-running the same batch into
-    the same `outdir` runs only the jobs that are not finished."""
+    for every job (`palette="shared"` fits one palette to the whole set). Batch options left at None take
+    the jobs file's, else their defaults (BatchOptions). Re-running the same batch into the same `outdir`
+    runs only the jobs that are not finished."""
     if isinstance(jobs, (str, os.PathLike)):
         jobs_file = read_jobs_file(jobs)
     else:
         jobs_file = JobsFile("python", [Entry(f"job {number}", spec) for number, spec in enumerate(jobs, 1)])
-    given = dict(workers=workers, threads=threads, variants=variants, padding=padding, columns=columns)
+    given = dict(workers=workers, threads=threads, backend=backend, address=address, gpus_per_worker=gpus_per_worker,
+                 variants=variants, padding=padding, columns=columns, retries=retries, outdir=outdir)
     options = {**jobs_file.options, **{k: v for k, v in given.items() if v is not None}}
-    options = BatchOptions(**options, backend=backend, address=address, gpus_per_worker=gpus_per_worker,
-                           retries=retries, outdir=outdir, progress=progress)
     from .runner import run_batch
 
-    return run_batch(jobs_file, shared, options)
+    return run_batch(jobs_file, shared, BatchOptions(**options, progress=progress))

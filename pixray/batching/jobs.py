@@ -60,7 +60,7 @@ class BatchOptions:
             raise SettingsError("setting 'gpus_per_worker': allowed: a finite number, at least 0")
 
 
-BATCH_OPTIONS = [name for name in BatchOptions.__dataclass_fields__ if name != "outdir"]
+BATCH_OPTIONS = [name for name in BatchOptions.__dataclass_fields__ if name != "progress"]  # in files, on the CLI
 
 
 def _whole(options: BatchOptions, name: str, minimum: int, optional: bool = False) -> None:
