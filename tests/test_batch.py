@@ -280,7 +280,7 @@ def test_worker_processes_draw_the_same_bytes_as_one_process(tmp_path):
 def test_a_killed_worker_process_is_replaced_and_its_job_retried(tmp_path):
     from pixray.settings import resolve
 
-    settings = resolve({**FAST, "prompts": "a coin", "iterations": 40, "seed": 1}, announce=False)
+    settings = resolve({**FAST, "prompts": "a coin", "iterations": 300, "seed": 1}, announce=False)
     backend = LocalBackend(workers=2, threads=1, retries=1)
     killed = []
 
@@ -291,7 +291,7 @@ def test_a_killed_worker_process_is_replaced_and_its_job_retried(tmp_path):
 
     [finished] = list(backend.run([Task("coin", settings)], kill_the_worker))
     assert killed and finished.output is not None and finished.attempts == 2
-    assert finished.output.iterations == 40
+    assert finished.output.iterations == 300
 
 
 @pytest.mark.slow
@@ -309,7 +309,8 @@ def test_ray_draws_the_same_bytes_and_retries_a_killed_worker(tmp_path):
     assert json.loads((tmp_path / "ray" / "index.json").read_text())["backend"] == "ray"
     assert not ray.is_initialized()  # the batch started its local Ray and shut it down
 
-    settings = resolve({**FAST, "prompts": "a coin", "iterations": 40, "seed": 1}, announce=False)
+    # long enough that the driver's progress polls (about one a second) find it running
+    settings = resolve({**FAST, "prompts": "a coin", "iterations": 600, "seed": 1}, announce=False)
     backend = RayBackend(workers=1, threads=1, retries=1, cores=2)
     killed = []
 
@@ -319,7 +320,7 @@ def test_ray_draws_the_same_bytes_and_retries_a_killed_worker(tmp_path):
             os.kill(killed[0], signal.SIGKILL)
 
     [finished] = list(backend.run([Task("coin", settings)], kill_the_worker))
-    assert killed and finished.error is None and finished.output.iterations == 40
+    assert killed and finished.error is None and finished.output.iterations == 600
 
 
 # -- the command ------------------------------------------------------------------------------------
