@@ -345,7 +345,8 @@ def _wait_for_done(folder: Path, process, timeout: float = 120) -> None:
     raise AssertionError(f"no job finished: {process.communicate()}")
 
 
-SLOWER = ["--clip_models", "embedded", "--drawer", "sprite", "--iterations", "30", "--num_cuts", "2",
+# jobs long enough (~1.5 s) that a signal sent when the first is done lands before the last is
+SLOWER = ["--clip_models", "embedded", "--drawer", "sprite", "--iterations", "150", "--num_cuts", "2",
           "--size", "64", "--pixel_size", "16"]
 
 
