@@ -8,22 +8,11 @@ import os
 import signal
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Iterator
 
 from ..errors import PixrayError
-from .worker import Task, run_job, set_threads
-
-
-@dataclass
-class Finished:
-    """A job's end, from any backend: its output, or the one-line reason it has none."""
-
-    task: Task
-    output: object | None   # worker.JobOutput
-    error: str | None = None
-    attempts: int = 1
+from .worker import Finished, Task, run_job, set_threads
 
 
 class LocalBackend:

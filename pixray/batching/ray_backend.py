@@ -9,8 +9,7 @@ import os
 from typing import Iterator
 
 from ..errors import PixrayError, SettingsError
-from .local import Finished
-from .worker import Task, run_job, set_threads
+from .worker import Finished, Task, run_job, set_threads
 
 
 def import_ray():

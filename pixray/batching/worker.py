@@ -39,6 +39,16 @@ class JobOutput:
     warnings: list[str]
 
 
+@dataclass
+class Finished:
+    """A job's end, from any backend: its output, or the one-line reason it has none."""
+
+    task: Task
+    output: JobOutput | None
+    error: str | None = None
+    attempts: int = 1
+
+
 def set_threads(threads: int) -> None:
     """Torch threads of this worker: workers × threads stay within the cores (oversubscribed torch
     threads make every step several times slower)."""
