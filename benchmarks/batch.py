@@ -26,6 +26,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the embedded default, without probing the network
 
 import pixray  # noqa: E402
+from pixray.batching.runner import cpu_cores  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = {  # name: (backend, workers, threads per worker)
@@ -65,7 +66,7 @@ def main() -> None:
     prompts = [line for line in lines if line and not line.startswith("#")][:args.jobs]
     rows = args.rows.split(",")
     scratch = Path(tempfile.mkdtemp(prefix="pixray-batch-bench-"))
-    print(f"{len(prompts)} jobs, {os.cpu_count()} cores; defaults (offline: embedded guide, sprite drawer, 200 "
+    print(f"{len(prompts)} jobs, {cpu_cores()} cores; defaults (offline: embedded guide, sprite drawer, 200 "
           f"iterations, 16 cutouts)\n")
     print("| row | backend | workers × threads | wall s | jobs/min | × first row | median s/job in a worker "
           "| peak RSS/worker MiB | sprites = first row |")

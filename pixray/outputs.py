@@ -183,9 +183,10 @@ class OutputWriter:
                          interrupted, self.frames_written, metrics)
 
 
-def png_bytes(image: Image.Image, settings: dict, seed: int, iteration: int) -> bytes:
+def png_bytes(image: Image.Image, settings: dict | None = None, seed: int = 0, iteration: int = 0) -> bytes:
+    """The PNG file of `image`, with the run's recipe in its metadata when `settings` are given."""
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", pnginfo=png_metadata(settings, seed, iteration))
+    image.save(buffer, "PNG", pnginfo=png_metadata(settings, seed, iteration) if settings is not None else None)
     return buffer.getvalue()
 
 

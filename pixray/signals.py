@@ -17,14 +17,14 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
-def _main_thread() -> bool:
+def in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
 @contextmanager
 def terminate_as_interrupt():
     """Within the block SIGTERM raises Terminated, unless someone else already handles SIGTERM."""
-    if not _main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if not in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
     signal.signal(signal.SIGTERM, _raise_terminated)
@@ -38,7 +38,7 @@ def terminate_as_interrupt():
 def deferred_interrupts(stopping: bool):
     """Ctrl-C and SIGTERM wait until the block (writing the outputs) ends. If the run is already
     `stopping`, a second signal is dropped; otherwise it is raised once the block is done."""
-    if not _main_thread():
+    if not in_main_thread():
         yield
         return
     caught: list[int] = []

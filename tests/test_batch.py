@@ -438,3 +438,11 @@ def test_batch_options_in_the_jobs_file_and_the_call(tmp_path):
     assert Image.open(result.files["sheet"]).size == (32, 16)  # 2 columns of 16, no padding
     again = pixray.batch(str(jobs), padding=2, outdir=str(tmp_path / "from-call"), progress=False)
     assert again.outdir == tmp_path / "from-call" and Image.open(again.files["sheet"]).size == (2 + 36, 2 + 18)
+
+
+def test_a_damaged_job_record_means_the_job_runs_again(tmp_path):
+    out = str(tmp_path / "b")
+    quiet_batch(["a coin"], outdir=out, workers=1)
+    (tmp_path / "b" / "jobs" / "a-coin" / "job.json").write_text("[1, 2]")
+    again = quiet_batch(["a coin"], outdir=out, workers=1)
+    assert again.skipped == 0 and again.jobs[0].status == "done"

@@ -12,6 +12,7 @@ from multiprocessing.connection import wait
 from typing import Iterator
 
 from ..errors import PixrayError
+from ..signals import in_main_thread
 from .worker import Finished, Task, run_job, set_threads
 
 
@@ -91,7 +92,7 @@ class LocalBackend:
         process = context.Process(target=_serve, args=(child, self.threads), daemon=True)
         # Ctrl-C reaches every process of the terminal; the workers ignore it (inherited through exec)
         # and the batch stops them, so they print no tracebacks of their own.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread() else None
         try:
             with _thread_limits(self.threads):
                 process.start()
@@ -127,12 +128,6 @@ def _thread_limits(threads: int):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 class _Worker:

@@ -5,7 +5,6 @@ keeps index.json valid at every moment, and ends with the shared palette, the sh
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -21,7 +20,8 @@ from ..palettes import load_palette
 from ..signals import Terminated, deferred_interrupts, terminate_as_interrupt
 from ..version import __version__
 from .jobs import BatchOptions, Job, JobsFile, expand_jobs, split_shared
-from .sheet import fit_shared_palette, in_palette, png, write_atomic, write_sheet_files
+from ..outputs import png_bytes
+from .sheet import fit_shared_palette, in_palette, write_atomic, write_sheet_files
 from .worker import Task
 
 try:
@@ -207,8 +207,8 @@ class _Batch:
         except (OSError, ValueError):
             return None
         files = record.get("files") if isinstance(record, dict) else None
-        if record.get("recipe") != job.recipe or not isinstance(files, dict) or not files:
-            return None
+        if not isinstance(files, dict) or not files or record.get("recipe") != job.recipe:
+            return None  # a record that is not a mapping of files (damaged) counts as unfinished
         if all(sha256(self.folder / name) == digest for name, digest in files.items()):
             return record
         return None
@@ -337,7 +337,7 @@ class _Batch:
             files["palette"] = write_atomic(self.folder / "palette.gpl", palette.to_gpl("pixray batch").encode())
             write_atomic(self.folder / "palette.hex", palette.to_hex().encode())
         for (name, image), entry in zip(sprites, done):
-            entry["sprite"] = str(write_atomic(self.folder / "sprites" / f"{name}.png", png(image))
+            entry["sprite"] = str(write_atomic(self.folder / "sprites" / f"{name}.png", png_bytes(image))
                                   .relative_to(self.folder))
         tags = {tag: numbers for tag, names in self.tags.items()
                 if len(numbers := [i for i, entry in enumerate(done) if entry["name"] in names]) > 1}
@@ -398,8 +398,8 @@ def _sprite_of(folder: Path, entry: dict) -> Image.Image:
     """The job's native sprite (or its picture, for drawers without one)."""
     names = [name for name in entry["files"] if name.endswith("_sprite.png")] or \
         [name for name in entry["files"] if name.endswith(".png")]
-    with Image.open(io.BytesIO((folder / names[0]).read_bytes())) as image:
-        image.load()
+    with Image.open(folder / names[0]) as image:
+        image.load()  # the pixels stay when the file closes
         return image
 
 

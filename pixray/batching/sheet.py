@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..export import indexed_image, palette_indices
+from ..outputs import png_bytes
 from ..palette_fit import fit_palette
 from ..palettes import Palette
 from ..version import __version__
@@ -37,14 +38,6 @@ def write_atomic(path: Path, data: bytes) -> Path:
     partial.write_bytes(data)
     os.replace(partial, path)
     return path
-
-
-def png(image: Image.Image) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def fit_shared_palette(sprites: list[Image.Image], count: int) -> Palette:
@@ -149,10 +142,10 @@ def write_sheet_files(folder: Path, sprites: list[tuple[str, Image.Image]], padd
     """sheet.png, sheet.json (TexturePacker hash), sheet.aseprite.json and contact.png in `folder`."""
     sheet, frames = pack(sprites, padding, columns)
     return {
-        "sheet": write_atomic(folder / "sheet.png", png(sheet)),
+        "sheet": write_atomic(folder / "sheet.png", png_bytes(sheet)),
         "atlas": write_atomic(folder / "sheet.json",
                               (json.dumps(texturepacker_json(frames, "sheet.png", sheet.size), indent=1) + "\n").encode()),
         "aseprite": write_atomic(folder / "sheet.aseprite.json", (json.dumps(
             aseprite_json(frames, "sheet.png", sheet.size, tags), indent=1) + "\n").encode()),
-        "contact": write_atomic(folder / "contact.png", png(contact_sheet(sprites, columns))),
+        "contact": write_atomic(folder / "contact.png", png_bytes(contact_sheet(sprites, columns))),
     }
