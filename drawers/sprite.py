@@ -1,6 +1,10 @@
 """Sprite drawer: optimises the latent of a small emoji-trained decoder (pixray's generator prior),
 so the picture stays a plausible 32x32 sprite while the guide steers it. Without an init image it
-starts near the emoji whose name best matches the prompt (retrieval in the prior's latent space)."""
+starts near the emoji whose name best matches the prompt (retrieval in the prior's latent space).
+
+A hue rotation of the decoded sprite is a parameter too (a palette swap, as pixel artists recolour a
+sprite): the prior only knows the colours emoji have, so "a blue apple" needs it. When a prompt
+names a colour, the start tries every 15 degrees and keeps the rotation the guide likes best."""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ import torch.nn.functional as F
 
 from pixray.errors import SettingsError, warn
 from pixray.guide.bank import best_entry, on_paper
-from pixray.guide.model import words
+from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
+from pixray.guide.robust import COLOURS, hue_rotate
 from pixray.perceptors import GUIDE_WEIGHTS
 from pixray.prompts import parse_prompt
 from pixray.images import tensor_to_pil
@@ -18,6 +23,9 @@ from pixray.images import tensor_to_pil
 from .base import Drawer, DrawerOutput
 
 START_NOISE = 0.1  # how far from the retrieved sprite the optimisation starts (a little: the seed matters)
+HUE_STEP = 15       # degrees between the hues the start tries when a prompt names a colour
+# The hue moves this many degrees per unit of learning rate (0.01 → up to ~2 degrees a step).
+HUE_RATE = 200
 
 
 class SpriteDrawer(Drawer):
@@ -41,18 +49,27 @@ class SpriteDrawer(Drawer):
         self.width, self.height = settings.size
         self.z = torch.zeros(1, config.latent_channels, config.latent_size, config.latent_size, device=device,
                              requires_grad=True)
+        self.hue = torch.zeros(1, device=device, requires_grad=True)  # degrees about the grey axis
 
     def _load_prior(self):
         data = torch.load(PRIOR_WEIGHTS, weights_only=True)
         return SpritePrior.from_file(data).to(self.device), data.get("bank")
 
+    def _wanted(self) -> list[str]:
+        return [p.text for p in map(parse_prompt, self.settings.prompts) if p.weight > 0]
+
+    def _guide(self) -> GuideModel:
+        """The embedded guide, on the CPU: the start asks it a few questions once, with the bank's tensors."""
+        return self.load_model(("guide", str(GUIDE_WEIGHTS)),
+                               lambda: GuideModel.from_file(torch.load(GUIDE_WEIGHTS, weights_only=True)))
+
     def _closest_sprite(self) -> torch.Tensor | None:
         """The bank latent that best matches the prompts (pixray/guide/bank.py); says so when the guide
         does not know the prompt's words, since the start is then a guess."""
-        wanted = [p.text for p in map(parse_prompt, self.settings.prompts) if p.weight > 0]
+        wanted = self._wanted()
         if self.bank is None or not wanted:
             return None
-        entry, unknown = best_entry(self.bank, self.prior, GUIDE_WEIGHTS, wanted)
+        entry, unknown = best_entry(self.bank, self.prior, GUIDE_WEIGHTS, wanted, guide=self._guide())
         prompt_words = [w for text in wanted for w in words(text)]
         if unknown or not prompt_words:
             partly = 0 < len(unknown) < len(prompt_words)
@@ -61,10 +78,27 @@ class SpriteDrawer(Drawer):
                  f"it starts from the emoji {self.bank['captions'][entry]!r}")
         return self.bank["latents"][entry].float()[None]
 
+    @torch.no_grad()
+    def _start_hue(self, latent: torch.Tensor) -> float:
+        """0, or when a prompt names a colour, the hue rotation (every HUE_STEP degrees) whose recoloured
+        sprite the guide matches best with the prompts."""
+        wanted = self._wanted()
+        if not any(w in COLOURS for text in wanted for w in words(text)):
+            return 0.0
+        guide = self._guide()
+        degrees = torch.arange(0, 360, HUE_STEP, dtype=torch.float32)
+        rgba = self.prior.decode(latent.to(self.device)).cpu().expand(len(degrees), -1, -1, -1)
+        pictures = on_paper(torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1))
+        size = (guide.config.image_size,) * 2
+        scores = guide.encode_image(F.interpolate(pictures, size=size, mode="area")) @ guide.encode_text(wanted).T
+        return float(degrees[scores.mean(1).argmax()])
+
     def init_from_image(self, image):
         start = torch.randn(self.z.shape, generator=self.generator)
         closest = self._closest_sprite() if image is None else None
+        hue = 0.0
         if closest is not None:
+            hue = self._start_hue(closest)
             start = closest + START_NOISE * start
         if image is not None:
             square = F.interpolate(image.float().cpu(), size=(self.prior.config.size,) * 2, mode="area")
@@ -74,12 +108,15 @@ class SpriteDrawer(Drawer):
             start = alpha * mean.cpu() + (1 - alpha) * start
         with torch.no_grad():
             self.z.copy_(start.to(self.device))
+            self.hue.fill_(hue)
 
     def param_groups(self):
-        return [{"params": [self.z], "lr": self.settings.learning_rate}]
+        return [{"params": [self.z], "lr": self.settings.learning_rate},
+                {"params": [self.hue], "lr": self.settings.learning_rate * HUE_RATE}]
 
     def cell_pixels(self) -> torch.Tensor:
         rgba = self.prior.decode(self.z)
+        rgba = torch.cat([hue_rotate(rgba[:, :3], self.hue), rgba[:, 3:]], 1)
         mode = "area" if self.cells_w <= rgba.shape[3] and self.cells_h <= rgba.shape[2] else "bilinear"
         rgba = F.interpolate(rgba, size=(self.cells_h, self.cells_w), mode=mode)
         return rgba if self.settings.transparent else on_paper(rgba)

@@ -145,6 +145,31 @@ def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick):
     assert bank["captions"][int(distances.argmin())] == "red apple"
 
 
+def sprite_colour(session) -> str | None:
+    from pixray.guide.robust import dominant_colour
+    with torch.no_grad():
+        return dominant_colour(session.drawer.cell_pixels()[:, :4].cpu(), min_share=0.1)[0]
+
+
+@pytest.mark.parametrize("prompt, colour", [("a blue apple", "blue"), ("a purple apple", "purple"),
+                                            ("a green heart", "green"), ("a red apple", "red")])
+def test_sprite_drawer_recolours_the_start_to_the_named_colour(quick, prompt, colour):
+    settings = {**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64), "transparent": True}
+    session = Session(resolve({**settings, "prompts": prompt}))
+    assert sprite_colour(session) == colour
+    # no colour named: the emoji's own colours (no rotation)
+    plain = Session(resolve({**settings, "prompts": "an apple"}))
+    assert plain.drawer.hue.item() == 0 and sprite_colour(plain) == "red"
+
+
+def test_sprite_drawer_steers_the_hue(quick):
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
+                               "prompts": "a blue apple"}))
+    start = session.drawer.hue.item()
+    session.step()
+    assert session.drawer.hue.grad.abs().item() > 0 and session.drawer.hue.item() != start
+
+
 def test_bank_view_is_stored_for_the_shipped_guide_and_recomputed_for_another():
     from pixray.guide import bank
     from pixray.guide.prior import SpritePrior

@@ -60,10 +60,13 @@ def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], 
 
 
 @torch.no_grad()
-def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> tuple[int, list[str]]:
+def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str],
+               guide: GuideModel | None = None) -> tuple[int, list[str]]:
     """The entry whose emoji has the best-matching name, its picture breaking near ties; and the prompt
-    words the guide has never seen (it can only guess at those from their letters)."""
-    guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
+    words the guide has never seen (it can only guess at those from their letters). `guide`: the
+    model in `guide_path`, when the caller has it loaded already."""
+    if guide is None:
+        guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     query = F.normalize(guide.encode_text(prompts).mean(0), dim=0)
     by_name = torch.full((int(bank["concepts"].max()) + 1,), -2.0).scatter_reduce(

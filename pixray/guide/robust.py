@@ -42,10 +42,10 @@ COLOUR_WORDS = set(COLOURS) | {"brown", "black", "white", "grey", "gray", "viole
 def hue_rotate(rgb: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
     """Rotate (B,3,H,W) colours about the grey axis by `degrees` (B,): hue changes, greys stay grey."""
     angle = torch.deg2rad(degrees).view(-1, 1, 1)
-    axis = torch.full((3,), 3 ** -0.5)
-    cross = torch.tensor([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
-    rotation = (torch.cos(angle) * torch.eye(3) + torch.sin(angle) * cross
-                + (1 - torch.cos(angle)) * torch.outer(axis, axis))          # Rodrigues' formula
+    k = 3 ** -0.5  # the grey axis (1,1,1), normalised
+    cross = torch.tensor([[0.0, -k, k], [k, 0.0, -k], [-k, k, 0.0]], device=rgb.device)
+    rotation = (torch.cos(angle) * torch.eye(3, device=rgb.device) + torch.sin(angle) * cross
+                + (1 - torch.cos(angle)) * torch.full((3, 3), k * k, device=rgb.device))  # Rodrigues' formula
     return torch.einsum("bij,bjhw->bihw", rotation, rgb).clamp(0, 1)
 
 
