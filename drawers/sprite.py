@@ -4,7 +4,7 @@ starts near the emoji whose name best matches the prompt (retrieval in the prior
 
 A hue rotation of the decoded sprite is a parameter too (a palette swap, as pixel artists recolour a
 sprite): the prior only knows the colours emoji have, so "a blue apple" needs it. When a prompt
-names a colour, the start tries every 15 degrees and keeps the rotation the guide likes best."""
+names a colour, the start tries every 15 degrees (guide/bank.py: best_hue)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from pixray.errors import SettingsError, warn
-from pixray.guide.bank import best_entry, on_paper
+from pixray.guide.bank import best_entry, best_hue, on_paper
 from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
-from pixray.guide.robust import COLOURS, hue_rotate
+from pixray.guide.robust import hue_rotate
 from pixray.perceptors import GUIDE_WEIGHTS
 from pixray.prompts import parse_prompt
 from pixray.images import tensor_to_pil
@@ -23,7 +23,6 @@ from pixray.images import tensor_to_pil
 from .base import Drawer, DrawerOutput
 
 START_NOISE = 0.1  # how far from the retrieved sprite the optimisation starts (a little: the seed matters)
-HUE_STEP = 15       # degrees between the hues the start tries when a prompt names a colour
 # The hue moves this many degrees per unit of learning rate (0.01 → up to ~2 degrees a step).
 HUE_RATE = 200
 
@@ -78,27 +77,12 @@ class SpriteDrawer(Drawer):
                  f"it starts from the emoji {self.bank['captions'][entry]!r}")
         return self.bank["latents"][entry].float()[None]
 
-    @torch.no_grad()
-    def _start_hue(self, latent: torch.Tensor) -> float:
-        """0, or when a prompt names a colour, the hue rotation (every HUE_STEP degrees) whose recoloured
-        sprite the guide matches best with the prompts."""
-        wanted = self._wanted()
-        if not any(w in COLOURS for text in wanted for w in words(text)):
-            return 0.0
-        guide = self._guide()
-        degrees = torch.arange(0, 360, HUE_STEP, dtype=torch.float32)
-        rgba = self.prior.decode(latent.to(self.device)).cpu().expand(len(degrees), -1, -1, -1)
-        pictures = on_paper(torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1))
-        size = (guide.config.image_size,) * 2
-        scores = guide.encode_image(F.interpolate(pictures, size=size, mode="area")) @ guide.encode_text(wanted).T
-        return float(degrees[scores.mean(1).argmax()])
-
     def init_from_image(self, image):
         start = torch.randn(self.z.shape, generator=self.generator)
         closest = self._closest_sprite() if image is None else None
         hue = 0.0
         if closest is not None:
-            hue = self._start_hue(closest)
+            hue = best_hue(self.prior, self._guide(), closest, self._wanted())
             start = closest + START_NOISE * start
         if image is not None:
             square = F.interpolate(image.float().cpu(), size=(self.prior.config.size,) * 2, mode="area")

@@ -19,12 +19,14 @@ import torch.nn.functional as F
 from ..images import over
 from .model import GuideModel, words
 from .prior import SpritePrior
+from .robust import COLOURS, hue_rotate
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
 # Names decide *what* is drawn; the picture match, mostly colour, only picks among near-equal names
 # (which style's drawing, or "apple" vs "green apple"). With equal weights "a green frog" chose
 # a green circle.
 PICTURE_WEIGHT = 0.1
+HUE_STEP = 15  # degrees between the recolourings best_hue tries
 
 
 def on_paper(rgba: torch.Tensor) -> torch.Tensor:
@@ -35,14 +37,17 @@ def fingerprint(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def seen_by_guide(guide: GuideModel, rgba: torch.Tensor) -> torch.Tensor:
+    """The guide's unit embeddings of (B,4,H,W) sprites, on paper at its input size."""
+    return guide.encode_image(F.interpolate(on_paper(rgba), size=(guide.config.image_size,) * 2, mode="area"))
+
+
 @torch.no_grad()
 def guide_view(prior: SpritePrior, guide: GuideModel, bank: dict) -> dict:
     """The guide's unit embeddings of every bank sprite (decoded, on paper) and of every name."""
     device = next(prior.parameters()).device
-    pictures = torch.cat([on_paper(prior.decode(chunk.float().to(device))).cpu()
-                          for chunk in bank["latents"].split(256)])
-    pictures = F.interpolate(pictures, size=(guide.config.image_size,) * 2, mode="area")
-    return {"images": guide.encode_image(pictures).half(), "texts": guide.encode_text(bank["names"]).half()}
+    sprites = torch.cat([prior.decode(chunk.float().to(device)).cpu() for chunk in bank["latents"].split(256)])
+    return {"images": seen_by_guide(guide, sprites).half(), "texts": guide.encode_text(bank["names"]).half()}
 
 
 def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], codes: list[str],
@@ -78,3 +83,16 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
 
 def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
     return bank["latents"][best_entry(bank, prior, guide_path, prompts)[0]].float()[None]
+
+
+@torch.no_grad()
+def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompts: list[str]) -> float:
+    """0, or when a prompt names a colour, the hue rotation (every HUE_STEP degrees) whose recoloured
+    sprite the guide matches best with the prompts (no emoji is a blue apple: the prior cannot paint one)."""
+    if not any(w in COLOURS for text in prompts for w in words(text)):
+        return 0.0
+    degrees = torch.arange(0, 360, HUE_STEP, dtype=torch.float32)
+    rgba = prior.decode(latent.to(next(prior.parameters()).device)).cpu().expand(len(degrees), -1, -1, -1)
+    recoloured = torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1)
+    scores = seen_by_guide(guide, recoloured) @ guide.encode_text(prompts).T
+    return float(degrees[scores.mean(1).argmax()])
