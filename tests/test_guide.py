@@ -162,6 +162,12 @@ def test_sprite_drawer_recolours_the_start_to_the_named_colour(quick, prompt, co
     assert plain.drawer.hue.item() == 0 and sprite_colour(plain) == "red"
 
 
+@pytest.mark.parametrize("prompt", ["a red love heart", "a red apple", "a yellow banana"])
+def test_a_sprite_already_in_the_named_colour_keeps_its_colours(quick, prompt):
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64), "prompts": prompt}))
+    assert session.drawer.hue.item() == 0
+
+
 def test_sprite_drawer_steers_the_hue(quick):
     session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
                                "prompts": "a blue apple"}))

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import pixray
-from pixray.guide import robust, train
+from pixray.guide import negatives, robust, train
 from pixray.guide.model import GuideConfig, GuideModel
 from pixray.images import pil_to_tensor, tensor_to_pil
 from pixray.perceptors import GUIDE_WEIGHTS
@@ -53,13 +53,42 @@ def test_pgd_stays_in_its_ball_and_raises_the_loss():
     assert after > before
 
 
+def test_steered_pictures_move_toward_their_caption_and_stay_in_range():
+    model = GuideModel.from_file(torch.load(GUIDE_WEIGHTS, weights_only=True)).eval()
+    buffer = negatives.SteeredBuffer(3, 32, torch.Generator().manual_seed(0))
+    buffer.pictures = 0.3 + 0.4 * torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    start = buffer.pictures.clone()
+    text = model.encode_text(["red apple", "frog"]).detach()
+    which = torch.tensor([0, 2])
+    with torch.no_grad():
+        before = (model.encode_image(start[which]) * text).sum(1)
+    torch.manual_seed(0)
+    steered = buffer.steer(model, which, text, steps=5)
+    with torch.no_grad():
+        after = (model.encode_image(steered) * text).sum(1)
+    assert (after > before).all()
+    assert 0 <= float(steered.min()) and float(steered.max()) <= 1
+    assert torch.equal(buffer.pictures[which], steered) and torch.equal(buffer.pictures[1], start[1])
+
+
+def test_steered_pictures_count_against_their_caption():
+    """The loss is higher when a steered picture matches the caption better than its real picture does."""
+    image = F.normalize(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), dim=1)
+    labels = torch.tensor([0, 1])
+    scale = torch.tensor(10.0)
+    far, near = torch.tensor([[-1.0, 0.0]]), torch.tensor([[1.0, 0.0]])
+    loss_far = negatives.ranked_above_steered(image, far, image, labels, scale)
+    loss_near = negatives.ranked_above_steered(image, near, image, labels, scale)
+    assert loss_near > loss_far + 0.3
+
+
 def test_fine_tuning_resumes_exactly_where_it_stopped(tiny_cache, tmp_path, monkeypatch):
     config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64)
     clean, _ = train.train(["a"], config, seed=0, epochs=1, batch=4, cache=tiny_cache, log=lambda line: None)
     start = tmp_path / "clean.pt"
     torch.save(clean.to_file(), start)
     common = dict(epsilon=1.0, steps=2, epochs=2, batch=4, cache=tiny_cache, resume=True, device="cpu", start=start,
-                  styles=["a"], log=lambda line: None)
+                  styles=["a"], negatives=2, negative_steps=1, log=lambda line: None)
     whole = robust.fine_tune(checkpoints=tmp_path / "whole", **common)
 
     calls = []

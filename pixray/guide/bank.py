@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..images import over
 from .model import GuideModel, words
 from .prior import SpritePrior
-from .robust import COLOURS, hue_rotate
+from .robust import COLOURS, dominant_colour, hue_rotate
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
 # Names decide *what* is drawn; the picture match, mostly colour, only picks among near-equal names
@@ -87,12 +87,18 @@ def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]
 
 @torch.no_grad()
 def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompts: list[str]) -> float:
-    """0, or when a prompt names a colour, the hue rotation (every HUE_STEP degrees) whose recoloured
-    sprite the guide matches best with the prompts (no emoji is a blue apple: the prior cannot paint one)."""
-    if not any(w in COLOURS for text in prompts for w in words(text)):
+    """0, or when a prompt names a colour the sprite does not have, the hue rotation (every HUE_STEP
+    degrees) whose recoloured sprite the guide matches best with the prompts (no emoji is a blue apple:
+    the prior cannot paint one). A sprite already in the named colour keeps its own colours (the guide's
+    scores of near angles are close: "a red love heart" would otherwise start orange)."""
+    named = {w for text in prompts for w in words(text) if w in COLOURS}
+    if not named:
+        return 0.0
+    sprite = prior.decode(latent.to(next(prior.parameters()).device)).cpu()
+    if dominant_colour(sprite)[0] in named:
         return 0.0
     degrees = torch.arange(0, 360, HUE_STEP, dtype=torch.float32)
-    rgba = prior.decode(latent.to(next(prior.parameters()).device)).cpu().expand(len(degrees), -1, -1, -1)
+    rgba = sprite.expand(len(degrees), -1, -1, -1)
     recoloured = torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1)
     scores = seen_by_guide(guide, recoloured) @ guide.encode_text(prompts).T
     return float(degrees[scores.mean(1).argmax()])

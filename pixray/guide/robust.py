@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from .model import GuideModel
+from .negatives import SteeredBuffer, ranked_above_steered
 from .train import TEMPLATES, as_tensor, augment, load_styles, multi_positive_loss, sample_captions
 
 STYLES = ["google", "fluent"]
@@ -122,7 +123,8 @@ def _rng_state(gen: torch.Generator, rng: random.Random) -> dict:
 
 def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, checkpoints: Path, resume: bool,
               device: str, start: Path, seed: int = 0, recolour: float = 0.5, lr: float = 3e-4,
-              paper: float = 0.6, styles: list[str] = STYLES, log=print) -> GuideModel:
+              paper: float = 0.6, styles: list[str] = STYLES, negatives: int = 0, negative_steps: int = 5,
+              log=print) -> GuideModel:
     torch.manual_seed(seed)
     gen, rng = torch.Generator().manual_seed(seed), random.Random(seed)
     images, captions, codes = load_styles(styles, cache)
@@ -136,8 +138,10 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                    pct_start=0.05)
     first_epoch = 0
+    buffer = SteeredBuffer(len(concept), model.config.image_size, gen) if negatives else None
     recipe = {"epsilon": epsilon, "steps": steps, "epochs": epochs, "batch": batch, "lr": lr, "recolour": recolour,
-              "paper": paper, "seed": seed, "styles": list(styles)}
+              "paper": paper, "seed": seed, "styles": list(styles), "negatives": negatives,
+              "negative_steps": negative_steps}
     checkpoints.mkdir(parents=True, exist_ok=True)
     last = checkpoints / "last.pt"
     if resume and last.exists():
@@ -151,6 +155,8 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
         gen.set_state(state["rng"]["torch"])
         rng.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["global"])
+        if buffer is not None:
+            buffer.pictures = state["steered"]
         first_epoch = state["epoch"]
         log(f"resumed after epoch {first_epoch}")
     began = time.time()
@@ -165,14 +171,20 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
             text = model.encode_text(texts)
             attacked = pgd_l2(model, views, text.detach(), labels, epsilon, steps, gen) if epsilon > 0 else views
             scale = model.logit_scale.exp().clamp(max=100)
+            clean = model.encode_image(views)
             loss = (multi_positive_loss(scale * model.encode_image(attacked) @ text.T, labels)
-                    + multi_positive_loss(scale * model.encode_image(views) @ text.T, labels)) / 2
+                    + multi_positive_loss(scale * clean @ text.T, labels)) / 2
+            if buffer is not None:
+                some = slice(0, negatives)
+                steered = buffer.steer(model, concepts[chosen][some], text[some].detach(), negative_steps)
+                loss = loss + ranked_above_steered(clean, model.encode_image(steered), text, labels, scale)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
         torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                    "schedule": schedule.state_dict(), "epoch": epoch + 1, "rng": _rng_state(gen, rng), "recipe": recipe}, last)
+                    "schedule": schedule.state_dict(), "epoch": epoch + 1, "rng": _rng_state(gen, rng), "recipe": recipe,
+                    "steered": buffer.pictures if buffer is not None else None}, last)
         if epoch % 5 == 4 or epoch == epochs - 1:
             log(f"epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.time() - began:.0f} s)")
     return model.cpu().eval().requires_grad_(False)
@@ -190,6 +202,10 @@ def main() -> None:
     parser.add_argument("--recolour", type=float, default=0.5, help="share of each batch that is hue-rotated")
     parser.add_argument("--paper", type=float, default=0.6,
                         help="share of views on white paper (the rest: train.augment's mix of backgrounds)")
+    parser.add_argument("--negatives", type=int, default=0,
+                        help="per batch, how many emoji also get their steered picture stepped and ranked below "
+                             "the real ones (negatives.py; 0: off)")
+    parser.add_argument("--negative-steps", type=int, default=5, help="steering steps per visit of a steered picture")
     parser.add_argument("--start", type=Path, required=True,
                         help="the clean guide to fine-tune (python -m pixray.guide.train --out FILE makes it)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
@@ -203,11 +219,12 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     began = time.time()
     model = fine_tune(args.epsilon, args.steps, args.epochs, args.batch, args.cache, args.checkpoints, args.resume,
-                      args.device, args.start, recolour=args.recolour, lr=args.lr, paper=args.paper)
+                      args.device, args.start, recolour=args.recolour, lr=args.lr, paper=args.paper,
+                      negatives=args.negatives, negative_steps=args.negative_steps)
     data = model.to_file()
     data["training"] = {"fine_tuned_from": str(args.start.name), "epsilon": args.epsilon, "steps": args.steps,
                         "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "recolour": args.recolour,
-                        "paper": args.paper,
+                        "paper": args.paper, "negatives": args.negatives, "negative_steps": args.negative_steps,
                         "seconds": round(time.time() - began), "device": args.device}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(data, args.out)
