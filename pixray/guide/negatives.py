@@ -12,9 +12,9 @@ these: the loop's favourite patterns lose their score, and the next steps must l
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from .model import GuideModel
+from .train import matches_win
 
 STEP = 0.05     # per-pixel sign step of the steering (the loop's Adam moves cells up to 0.1 a step)
 RESTART = 0.05  # chance that a visited picture starts again from paper
@@ -29,7 +29,8 @@ class SteeredBuffer:
 
         self.gen = gen
         self.pictures = self._paper(concepts, size)
-        # each step sees one cutout of each picture, made as the loop makes them for the guide
+        # each step sees one cutout of each picture, made as the loop makes them for the guide; the
+        # cutouts draw from torch's global RNG, which the fine-tune seeds and saves
         self.views = Cutouts(size, 1, EmbeddedPerceptor.min_cut_area).augment
 
     def _paper(self, count: int, size: int) -> torch.Tensor:
@@ -37,7 +38,7 @@ class SteeredBuffer:
 
     def steer(self, model: GuideModel, concepts: torch.Tensor, text: torch.Tensor, steps: int) -> torch.Tensor:
         """Step the pictures of `concepts` toward their unit text embeddings `text` (K,D); returns them."""
-        device = text.device  # the cutouts draw from torch's global RNG, which the fine-tune seeds and saves
+        device = text.device
         restart = torch.rand(len(concepts), generator=self.gen) < RESTART
         if restart.any():
             self.pictures[concepts[restart]] = self._paper(int(restart.sum()), self.pictures.shape[-1])
@@ -58,4 +59,4 @@ def ranked_above_steered(image: torch.Tensor, steered: torch.Tensor, text: torch
     scores = scale * text @ torch.cat([image, steered]).T                        # (B, B+K)
     own = labels[:, None] == labels[None, :]
     own = torch.cat([own, torch.zeros(len(text), len(steered), dtype=torch.bool, device=own.device)], 1)
-    return (scores.logsumexp(1) - scores.masked_fill(~own, float("-inf")).logsumexp(1)).mean()
+    return matches_win(scores, own)

@@ -139,13 +139,16 @@ def retrieval_at_1(model: GuideModel, images: torch.Tensor, captions: list[list[
     return (image_emb @ text_emb.T).argmax(1).eq(torch.arange(len(images))).float().mean().item()
 
 
+def matches_win(scores: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of -log(softmax mass on the row's matches): (R,C) scores, (R,C) bool matches."""
+    return (scores.logsumexp(1) - scores.masked_fill(~positive, float("-inf")).logsumexp(1)).mean()
+
+
 def multi_positive_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """InfoNCE where every pair with the same concept counts as a match (two styles of one emoji
     may share a batch; pushing them apart would teach the model the style, not the thing)."""
     positive = labels[:, None] == labels[None, :]
-    def one_way(scores):
-        return (scores.logsumexp(1) - scores.masked_fill(~positive, float("-inf")).logsumexp(1)).mean()
-    return (one_way(logits) + one_way(logits.T)) / 2
+    return (matches_win(logits, positive) + matches_win(logits.T, positive.T)) / 2
 
 
 def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch: int, cache: Path,
