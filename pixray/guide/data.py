@@ -55,7 +55,8 @@ def _read_json(tgz: Path, member: str):
         return json.load(tar.extractfile(member))
 
 
-def _tags_by_code(cache: Path) -> dict[str, tuple[str, list[str]]]:
+def emoji_labels(cache: Path) -> dict[str, tuple[str, list[str]]]:
+    """code → (English label, tags) of every emoji emojibase knows."""
     data = _read_json(npm_tarball(PACKAGES["tags"], cache), "package/en/data.json")
     return {_code(e["hexcode"]): (e.get("label", ""), e.get("tags", [])) for e in data}
 
@@ -134,7 +135,7 @@ def load_items(style: str, cache: Path) -> list[Item]:
     The list of emoji and their names come from emoji-datasource (the same for every style), so
     items of different styles share codes and captions."""
     names = _read_json(npm_tarball(PACKAGES["google"], cache), "package/emoji.json")
-    tags = _tags_by_code(cache)
+    tags = emoji_labels(cache)
     items = []
     with tarfile.open(npm_tarball(PACKAGES[style], cache)) as tar:
         svgs = {} if style in ("google", "twitter") else _svg_sources(style, tar)

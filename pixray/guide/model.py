@@ -23,6 +23,12 @@ def words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
 
 
+def singulars(word: str) -> list[str]:
+    """The forms an English plural may come from: 'candles' → candle, 'cherries' → cherry."""
+    rules = [("ies", "y"), ("ves", "f"), ("ves", "fe"), ("men", "man"), ("es", ""), ("s", "")]
+    return [word[: -len(end)] + base for end, base in rules if word.endswith(end) and len(word) > len(end) + 2]
+
+
 def trigram_ids(word: str, buckets: int) -> list[int]:
     """Stable hashed character trigrams of '<word>': 'apples' shares most of them with 'apple'."""
     padded = f"<{word}>"
@@ -38,6 +44,7 @@ class GuideConfig:
     word_dim: int = 128
     buckets: int = 4096
     vocab: list = field(default_factory=list)
+    aliases: dict = field(default_factory=dict)  # unknown word → the known word it is read as (aliases.py)
 
 
 class ImageTower(nn.Module):
@@ -59,21 +66,39 @@ class ImageTower(nn.Module):
 
 
 class TextTower(nn.Module):
-    """Mean of word vectors (known word + its character trigrams), then an MLP."""
+    """Mean of word vectors (known word + its character trigrams), then an MLP. A word it never learned
+    is read as its singular or as its WordNet reading ("cottage" → house) when it has one."""
 
     def __init__(self, config: GuideConfig):
         super().__init__()
         self.vocab = {w: i + 1 for i, w in enumerate(config.vocab)}  # 0: unknown word
+        self.aliases = config.aliases
         self.buckets = config.buckets
         self.word = nn.Embedding(len(config.vocab) + 1, config.word_dim)
         self.grams = nn.EmbeddingBag(config.buckets, config.word_dim, mode="mean")
         self.mlp = nn.Sequential(nn.Linear(config.word_dim, 256), nn.GELU(), nn.Linear(256, config.embed_dim))
 
+    def read(self, word: str) -> list[str]:
+        """The words encoded for a prompt word: itself if known, else its singular's or its reading,
+        else itself (guessed from its letters)."""
+        for form in (word, *singulars(word)):
+            if form in self.vocab:
+                return [form]
+            if form in self.aliases:
+                return [self.aliases[form]]
+        return [word]
+
+    def knows(self, word: str) -> bool:
+        return self.read(word)[0] in self.vocab
+
+    def tokens(self, text: str) -> list[str]:
+        return [token for word in words(text) for token in self.read(word)]
+
     def forward(self, texts: list[str]) -> torch.Tensor:
         device = self.word.weight.device
         vectors = []
         for text in texts:
-            tokens = words(text) or ["<empty>"]
+            tokens = self.tokens(text) or ["<empty>"]
             ids = torch.tensor([self.vocab.get(w, 0) for w in tokens], device=device)
             grams = [trigram_ids(w, self.buckets) for w in tokens]
             offsets = torch.tensor([0] + [len(g) for g in grams[:-1]], device=device).cumsum(0)

@@ -1,0 +1,122 @@
+"""Does the sprite drawer start from the right emoji when a prompt is written as people write it?
+
+The sprite drawer starts from the bank entry that best matches the prompt (pixray/guide/bank.py:
+best_entry); the pixel drawer is steered by the same text tower. Two sets of prompts, each with the
+emoji a person would accept (their main names):
+- the 36 paraphrases of benchmarks/guide_quality.py;
+- 40 prompts whose thing is named by a word the emoji names lack ("a small cottage", "a fluffy puppy",
+  "a wild stallion"): synonyms, kinds and young of things that have an emoji.
+Rows switch on, one at a time, the WordNet readings of unknown words (guide/aliases.py) and the
+name-overlap term of best_entry. Pure retrieval: no drawing, a few seconds.
+
+    python benchmarks/retrieval.py [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+
+import torch
+
+from guide_quality import PARAPHRASES
+from pixray.guide.bank import OVERLAP_WEIGHT, best_entry
+from pixray.guide.model import GuideModel
+from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
+from pixray.perceptors import GUIDE_WEIGHTS
+
+# paraphrase → the main names of the emoji a person would accept
+PARAPHRASE_TARGETS = [
+    {"red apple"}, {"sun", "sun with face"}, {"frog"}, {"pizza"}, {"rocket"}, {"automobile", "racing car"},
+    {"cat face", "cat"}, {"dog face", "dog"}, {"banana"}, {"strawberry"}, {"watermelon"}, {"birthday cake"},
+    {"doughnut"}, {"ice cream", "soft ice cream"}, {"hamburger"}, {"snowman", "snowman without snow"},
+    {"christmas tree"}, {"house", "house with garden", "hut"}, {"castle", "japanese castle"}, {"cactus"},
+    {"sunflower"}, {"red heart"}, {"star", "glowing star"}, {"crescent moon"}, {"rainbow"}, {"cloud"},
+    {"ghost"}, {"robot"}, {"crown"}, {"soccer ball"}, {"tropical fish"}, {"penguin"}, {"turtle"}, {"owl"},
+    {"mushroom"}, {"skull", "skull and crossbones"},
+]
+# Written before measuring; the thing's word is not in the guide's vocabulary.
+UNKNOWN_WORDS = [
+    ("a small cottage", {"house", "house with garden", "hut"}),
+    ("a grand mansion", {"house", "house with garden", "classical building"}),
+    ("a tall skyscraper", {"office building", "cityscape", "building construction"}),
+    ("a fluffy puppy", {"dog", "dog face", "poodle"}),
+    ("a tabby cat", {"cat", "cat face"}),
+    ("a sleepy kitty", {"cat", "cat face"}),
+    ("a grumpy tomcat", {"cat", "cat face"}),
+    ("a wild stallion", {"horse", "horse face"}),
+    ("a little pony", {"horse", "horse face"}),
+    ("a young fawn", {"deer"}),
+    ("a proud stag", {"deer"}),
+    ("a hawk in the sky", {"eagle", "bird"}),
+    ("a tiny sparrow", {"bird"}),
+    ("a brown hen", {"chicken", "hen"}),
+    ("a red ladybird", {"lady beetle"}),
+    ("a fat bumblebee", {"honeybee"}),
+    ("a pet goldfish", {"fish", "tropical fish"}),
+    ("a blue sedan", {"automobile", "racing car", "sport utility vehicle"}),
+    ("a big lorry", {"delivery truck", "pickup truck", "articulated lorry"}),
+    ("a fast motorbike", {"motorcycle", "motor scooter"}),
+    ("a jet airliner", {"airplane", "small airplane", "airplane departure", "airplane arrival"}),
+    ("an alien spaceship", {"flying saucer", "rocket"}),
+    ("a sailing yacht", {"sailboat", "speedboat", "motor boat", "passenger ship", "ship"}),
+    ("a blueberry muffin", {"cupcake", "bread", "blueberries"}),
+    ("a stack of pancakes", {"pancakes"}),
+    ("a hot cup of coffee", {"hot beverage", "teacup without handle"}),
+    ("a pair of sneakers", {"running shoe"}),
+    ("a sparkling ruby", {"gem stone"}),
+    ("a diamond ring", {"ring", "gem stone"}),
+    ("a wizard casting spells", {"mage", "man mage", "woman mage"}),
+    ("a tall oak", {"deciduous tree"}),
+    ("a pine in the snow", {"evergreen tree"}),
+    ("a thunderstorm", {"cloud with lightning", "cloud with lightning and rain", "high voltage"}),
+    ("a daisy", {"blossom", "white flower", "sunflower"}),
+    ("a shiny trumpet", {"trumpet"}),
+    ("a sharp sword", {"crossed swords", "dagger"}),
+    ("a baby piglet", {"pig", "pig face"}),
+    ("a lighthouse by the sea", {"lighthouse"}),
+    ("a cuddly teddy", {"teddy bear"}),
+    ("a pirate ship", {"ship", "sailboat", "passenger ship", "pirate flag"}),
+]
+
+
+def accuracy(bank, prior, guide, prompts, targets, overlap_weight, misses) -> float:
+    right = 0
+    for prompt, accepted in zip(prompts, targets):
+        entry, _ = best_entry(bank, prior, GUIDE_WEIGHTS, [prompt], guide=guide, overlap_weight=overlap_weight)
+        found = bank["captions"][entry]
+        right += found in accepted
+        if misses is not None and found not in accepted:
+            misses.append(f"{prompt!r} → {found!r}")
+    return right / len(prompts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", action="store_true", help="list the prompts each row gets wrong")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    prior, bank = SpritePrior.from_file(data), data["bank"]
+    guide = GuideModel.from_file(torch.load(GUIDE_WEIGHTS, weights_only=True))
+    no_readings = copy.deepcopy(guide)
+    no_readings.text.aliases = {}
+    sets = [("paraphrases", PARAPHRASES, PARAPHRASE_TARGETS),
+            ("unknown words", [p for p, _ in UNKNOWN_WORDS], [t for _, t in UNKNOWN_WORDS])]
+    print(f"share of prompts whose retrieved emoji is one a person accepts; guide {GUIDE_WEIGHTS.name} "
+          f"with {len(guide.text.aliases)} WordNet readings")
+    print("| retrieval | " + " | ".join(f"{name} ({len(prompts)})" for name, prompts, _ in sets) + " |")
+    print("|---|" + "---|" * len(sets))
+    rows = [("text tower alone (before)", no_readings, 0.0), ("+ WordNet readings", guide, 0.0),
+            (f"+ name overlap ({OVERLAP_WEIGHT})", no_readings, OVERLAP_WEIGHT),
+            ("+ both (shipped)", guide, OVERLAP_WEIGHT)]
+    for name, model, weight in rows:
+        misses = [] if args.misses else None
+        scores = [accuracy(bank, prior, model, prompts, targets, weight, misses) for _, prompts, targets in sets]
+        print(f"| {name} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
+        if misses:  # listed when asked for and some were missed
+            print("    misses: " + "; ".join(misses))
+
+
+if __name__ == "__main__":
+    main()

