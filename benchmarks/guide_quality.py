@@ -12,6 +12,9 @@ rebuilt by `python -m pixray.guide.train --judge`) then scores the picture again
   pattern that fools the judge does not).
 - Colour words: prompts like "a blue apple"; right when the dominant hue of the picture's foreground
   (its pixels that are not near-white) has that name.
+- Hue spread: the entropy, in bits, of the hue histogram (12 bins of 30 degrees) of the picture's
+  saturated pixels: rainbow noise spreads over every hue (about 2 bits), a drawn thing keeps to a few
+  (the sprite drawer's emoji: about 0.9), whatever the judge makes of them.
 - A contact sheet per drawer is written to benchmarks/results/ (every prompt, labelled).
 
     python benchmarks/guide_quality.py [--drawers pixel line_sketch clipdraw sprite:0 sprite] [--iterations 100]
@@ -37,6 +40,7 @@ from PIL import Image, ImageDraw
 
 import pixray
 from pixray.guide.model import GuideModel
+from pixray.guide.robust import hue_spread
 from pixray.images import pil_to_tensor, tensor_to_pil
 
 # Held out: written as people write, with words the emoji names lack.
@@ -171,8 +175,8 @@ def main() -> None:
     if extra:
         print(f"extra settings: {extra}")
     print("| drawer | R@1 of 20, as drawn | R@1 of 20, downsampled + 16 colours | mean judge similarity "
-          "| colour words right | s per picture |")
-    print("|---|---|---|---|---|---|")
+          "| colour words right | hue spread (bits) | s per picture |")
+    print("|---|---|---|---|---|---|---|")
     for row in args.drawers + (["reference"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
         iterations = int(iterations) if iterations else args.iterations
@@ -189,7 +193,8 @@ def main() -> None:
         raw, coarse, similarity = judge_row(judge, texts, pictures[:len(prompts)])
         named = [foreground_colour(p) for p in pictures[len(prompts):]]
         colours = statistics.mean(float(n == want) for n, (_, want) in zip(named, colour_prompts))
-        print(f"| {name} | {raw:.2f} | {coarse:.2f} | {similarity:.3f} | {colours:.2f} | "
+        hues = statistics.mean(float(hue_spread(p)[0]) for p in pictures)
+        print(f"| {name} | {raw:.2f} | {coarse:.2f} | {similarity:.3f} | {colours:.2f} | {hues:.2f} | "
               f"{statistics.mean(seconds):.1f} |", flush=True)
         if not args.no_sheets:
             labels = prompts + [f"{p} ({n or 'grey'})" for (p, _), n in zip(colour_prompts, named)]

@@ -33,6 +33,7 @@ class Drawer(ABC):
     default_pixel_size: ClassVar[tuple[int, int] | None] = None  # a fixed grid (the output size follows it)
     supports_reapply: ClassVar[bool] = True         # reapply() keeps the drawing (overlay_image)
     shares_models: ClassVar[bool] = False           # __init__ takes models=: weights load once per process
+    setting_defaults: ClassVar[dict] = {}           # this drawer's own defaults of shared settings (a user's win)
 
     @classmethod
     def resolve_settings(cls, settings) -> None:

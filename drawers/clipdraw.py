@@ -22,6 +22,7 @@ class ClipDrawDrawer(Drawer):
     default_learning_rate = 0.05
     optimise_style = True  # widths and colours are parameters (line_sketch fixes them)
     supports_reapply = False  # strokes start at random anchors: a picture cannot be redrawn into them
+    anchor_spread = 1.0       # strokes start anywhere in this centred share of each side
 
     @classmethod
     def resolve_settings(cls, settings) -> None:
@@ -46,7 +47,7 @@ class ClipDrawDrawer(Drawer):
     def init_from_image(self, image):
         count, points = self.control.shape[:2]
         size = torch.tensor([self.width, self.height], dtype=torch.float32)
-        anchors = self._rand(count, 1, 2) * size
+        anchors = (0.5 + (self._rand(count, 1, 2) - 0.5) * self.anchor_spread) * size
         # A short random walk from each anchor: strokes start small and can grow up to stroke_length.
         steps = (self._rand(count, points - 1, 2) - 0.5) * (self.radius / 2)
         control = torch.cat([anchors, anchors + steps.cumsum(1)], 1)

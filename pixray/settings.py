@@ -324,11 +324,12 @@ class Settings:
                                            "VQGAN drawer: also load checkpoints that hold Python objects besides "
                                            "weights (a full unpickle runs any code in the file: only for files "
                                            "you trust)")
-    strokes: int = setting(256, _number(int), "drawer", "clipdraw/line_sketch: number of strokes",
+    strokes: int = setting(256, _number(int), "drawer", "clipdraw/line_sketch: number of strokes (line_sketch: "
+                           "32 unless given)",
                            minimum=1, maximum=4096)
     stroke_length: float = setting(0.1, _number(float), "drawer",
                                    "clipdraw/line_sketch: longest extent of a stroke, as a fraction of the "
-                                   "longer side", minimum=0.01, maximum=1.0)
+                                   "longer side (line_sketch: 0.4 unless given)", minimum=0.01, maximum=1.0)
     min_stroke_width: float = setting(1.0, _number(float), "drawer", "clipdraw: thinnest stroke in pixels",
                                       minimum=0.1)
     max_stroke_width: float = setting(5.0, _number(float), "drawer",
@@ -876,6 +877,9 @@ def resolve(values: dict, losses: dict | None = None, announce: bool = True) -> 
         drawer = drawer_class(settings.drawer)
     except KeyError as err:
         raise SettingsError(f"setting 'drawer': {err.args[0]}") from None
+    for name, value in drawer.setting_defaults.items():
+        if name not in values:
+            setattr(settings, name, value)
     _embedded_defaults(settings, values)
     if settings.palette_mode in ("hard", "gumbel") and not drawer.supports_hard_palette:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} does not work with drawer "

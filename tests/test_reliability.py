@@ -185,8 +185,8 @@ def test_learning_rate_drop_message_says_what_is_allowed():
 
 
 def test_sprite_drawer_says_when_it_does_not_know_the_words(quick):
-    with pytest.warns(PixrayWarning, match="does not know any of the words of 'a lighthouse'"):
-        Session(resolve({**quick, "prompts": "a lighthouse", "drawer": "sprite", "clip_models": "embedded",
+    with pytest.warns(PixrayWarning, match="does not know any of the words of 'a xylophone'"):
+        Session(resolve({**quick, "prompts": "a xylophone", "drawer": "sprite", "clip_models": "embedded",
                          "pixel_size": None, "size": None}))
 
 

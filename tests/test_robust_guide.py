@@ -26,6 +26,15 @@ def test_hue_rotation_keeps_greys_and_names_the_new_colour():
     assert robust.dominant_colour(robust.hue_rotate(red, torch.tensor([240.0]))) == ["blue"]
 
 
+def test_hue_spread_counts_the_hues_a_picture_uses():
+    red, halves = torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4)
+    red[:, 0] = 1
+    halves[:, 0, :2], halves[:, 2, 2:] = 1, 1  # half red, half blue
+    grey = torch.full((1, 3, 4, 4), 0.5)
+    assert robust.hue_spread(torch.cat([red, halves, grey])).tolist() == [0.0, 1.0, 0.0]
+    assert robust.hue_spread(torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))) > 3
+
+
 def test_recoloured_pictures_are_captioned_with_their_colour():
     rgba = torch.zeros(8, 4, 16, 16)
     rgba[:, 0] = 1
@@ -113,6 +122,8 @@ def test_fine_tuning_resumes_exactly_where_it_stopped(tiny_cache, tmp_path, monk
 def test_the_shipped_guide_is_the_robust_one():
     data = torch.load(GUIDE_WEIGHTS, weights_only=True)
     assert data["training"]["epsilon"] > 0 and data["training"]["recolour"] > 0
+    assert data["training"]["negatives"] > 0  # and learned to rank its own steered pictures low
+    assert data["config"]["aliases"]["cottage"] == "house"
 
 
 def _coarsened(picture: torch.Tensor) -> torch.Tensor:
@@ -153,3 +164,15 @@ def test_colour_words_are_drawn():
                                            display_every=0, outdir=colour))
         ink = ((1 - picture).abs().amax(1, keepdim=True) > 0.15).float()
         assert robust.dominant_colour(torch.cat([picture, ink], 1), min_share=0.1) == [colour], prompt
+
+
+@pytest.mark.timeout(300)
+def test_steering_paints_a_few_colours_not_a_rainbow():
+    """The shipped guide ranks its own steered pictures below real drawings (negatives.py), so the pixel
+    drawer paints flat areas in a few hues on white: steered by the robust guide alone these prompts
+    spread over 1.9 bits of hue (rainbow patches), emoji sprites over about 0.9."""
+    prompts = ["a red apple", "a little green frog", "a cute cat face", "a decorated christmas tree"]
+    pictures = [pil_to_tensor(pixray.run(prompt, clip_models="embedded", drawer="pixel", pixel_size=32, size=(32, 32),
+                                         num_cuts=8, iterations=60, seed=1, save_every=0, display_every=0,
+                                         outdir=f"run{i}")) for i, prompt in enumerate(prompts)]
+    assert robust.hue_spread(torch.cat(pictures)).mean() < 1.4

@@ -52,7 +52,8 @@ def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[
             count = int(fields[3], 16)
             lemmas = [fields[4 + 2 * i].lower() for i in range(count)]
             pointers = fields[5 + 2 * count:]
-            up = [pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i")]
+            # hypernyms only, not instance hypernyms: "Zeppelin" the count is a person, the airship a craft
+            up = [pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] == "@"]
             synsets[fields[0]] = (lemmas, up)
             if fields[1] in DRAWABLE:
                 drawable.add(fields[0])

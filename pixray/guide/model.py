@@ -78,21 +78,21 @@ class TextTower(nn.Module):
         self.grams = nn.EmbeddingBag(config.buckets, config.word_dim, mode="mean")
         self.mlp = nn.Sequential(nn.Linear(config.word_dim, 256), nn.GELU(), nn.Linear(256, config.embed_dim))
 
-    def read(self, word: str) -> list[str]:
-        """The words encoded for a prompt word: itself if known, else its singular's or its reading,
-        else itself (guessed from its letters)."""
+    def read(self, word: str) -> str:
+        """The word encoded for a prompt word: itself if known, else its singular or its reading, else
+        itself (guessed from its letters)."""
         for form in (word, *singulars(word)):
             if form in self.vocab:
-                return [form]
+                return form
             if form in self.aliases:
-                return [self.aliases[form]]
-        return [word]
+                return self.aliases[form]
+        return word
 
     def knows(self, word: str) -> bool:
-        return self.read(word)[0] in self.vocab
+        return self.read(word) in self.vocab
 
     def tokens(self, text: str) -> list[str]:
-        return [token for word in words(text) for token in self.read(word)]
+        return [self.read(word) for word in words(text)]
 
     def forward(self, texts: list[str]) -> torch.Tensor:
         device = self.word.weight.device

@@ -59,6 +59,12 @@ def hue_degrees(rgb: torch.Tensor) -> torch.Tensor:
     return hue * 60
 
 
+def is_saturated(rgb: torch.Tensor) -> torch.Tensor:
+    """Which (...,3) colours have a hue worth naming (not grey, white or near black)."""
+    top, bottom = rgb.max(-1).values, rgb.min(-1).values
+    return (top - bottom > 0.25) & (top > 0.2)
+
+
 def colour_name(degrees: float) -> str:
     return [name for start, name in HUE_NAMES if degrees >= start][-1]
 
@@ -69,13 +75,23 @@ def dominant_colour(rgba: torch.Tensor, min_share: float = 0.25) -> list[str | N
     pixels = rgba.flatten(2).transpose(1, 2)                                   # (B,HW,C)
     rgb = pixels[..., :3]
     opaque = pixels[..., 3] > 0.5 if pixels.shape[-1] == 4 else torch.ones(rgb.shape[:2], dtype=torch.bool)
-    top, bottom = rgb.max(-1).values, rgb.min(-1).values
-    saturated = opaque & (top - bottom > 0.25) & (top > 0.2)
+    saturated = opaque & is_saturated(rgb)
     by_degree = torch.tensor([COLOURS.index(colour_name(d)) for d in range(360)])
     index = by_degree[hue_degrees(rgb).long().clamp(0, 359)]
     counts = torch.zeros(len(rgb), len(COLOURS)).scatter_add_(1, index, saturated.float())
     enough = saturated.sum(1) >= min_share * opaque.sum(1).clamp_min(1)
     return [COLOURS[int(i)] if ok else None for i, ok in zip(counts.argmax(1), enough)]
+
+
+def hue_spread(rgb: torch.Tensor, bins: int = 12) -> torch.Tensor:
+    """For each (B,3,H,W) picture, the entropy in bits of the hue histogram (bins of 360/bins degrees)
+    of its saturated pixels: rainbow noise spreads over every hue (~2 bits), a drawn thing keeps to a
+    few (emoji: ~0.9); 0 for one hue or none."""
+    pixels = rgb.flatten(2).transpose(1, 2)                                   # (B,HW,3)
+    index = (hue_degrees(pixels) / (360 / bins)).long().clamp(0, bins - 1)
+    counts = torch.zeros(len(rgb), bins).scatter_add_(1, index, is_saturated(pixels).float())
+    share = counts / counts.sum(1, keepdim=True).clamp_min(1)
+    return (share * (1 / share.clamp_min(1e-12)).log2()).sum(1)
 
 
 def without_colour(caption: str) -> str:
