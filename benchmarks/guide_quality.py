@@ -14,7 +14,7 @@ rebuilt by `python -m pixray.guide.train --judge`) then scores the picture again
   (its pixels that are not near-white) has that name.
 - Hue spread: the entropy, in bits, of the hue histogram (12 bins of 30 degrees) of the picture's
   saturated pixels: rainbow noise spreads over every hue (about 2 bits), a drawn thing keeps to a few
-  (the sprite drawer's emoji: about 0.9), whatever the judge makes of them.
+  (the sprite drawer's emoji: about 0.6), whatever the judge makes of them.
 - A contact sheet per drawer is written to benchmarks/results/ (every prompt, labelled).
 
     python benchmarks/guide_quality.py [--drawers pixel line_sketch clipdraw sprite:0 sprite] [--iterations 100]

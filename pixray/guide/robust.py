@@ -86,10 +86,10 @@ def dominant_colour(rgba: torch.Tensor, min_share: float = 0.25) -> list[str | N
 def hue_spread(rgb: torch.Tensor, bins: int = 12) -> torch.Tensor:
     """For each (B,3,H,W) picture, the entropy in bits of the hue histogram (bins of 360/bins degrees)
     of its saturated pixels: rainbow noise spreads over every hue (~2 bits), a drawn thing keeps to a
-    few (emoji: ~0.9); 0 for one hue or none."""
+    few (the sprite drawer's emoji: ~0.6); 0 for one hue or none."""
     pixels = rgb.flatten(2).transpose(1, 2)                                   # (B,HW,3)
     index = (hue_degrees(pixels) / (360 / bins)).long().clamp(0, bins - 1)
-    counts = torch.zeros(len(rgb), bins).scatter_add_(1, index, is_saturated(pixels).float())
+    counts = torch.zeros(len(rgb), bins, device=rgb.device).scatter_add_(1, index, is_saturated(pixels).float())
     share = counts / counts.sum(1, keepdim=True).clamp_min(1)
     return (share * (1 / share.clamp_min(1e-12)).log2()).sum(1)
 
