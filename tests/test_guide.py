@@ -47,6 +47,24 @@ def test_prompt_words_ignore_filler():
     assert words("A red apple #pixelart, pixel art icon") == ["red", "apple"]
 
 
+def test_words_with_no_reading_count_as_the_config_says():
+    from dataclasses import asdict
+
+    from pixray.guide.model import GuideConfig, GuideModel
+    torch.manual_seed(0)
+    config = GuideConfig(vocab=["ghost", "cat"], buckets=64, word_dim=16, embed_dim=8)
+    full = GuideModel(config)  # a letter-guessed word counts fully: "spooky" moves the prompt
+    assert not torch.allclose(full.encode_text(["a spooky ghost"]), full.encode_text(["ghost"]), atol=1e-4)
+    light = GuideModel(GuideConfig(**{**asdict(config), "unknown_weight": 1e-9}))
+    light.load_state_dict(full.state_dict())
+    assert torch.allclose(light.encode_text(["a spooky ghost"]), light.encode_text(["ghost"]), atol=1e-5)
+    assert torch.isfinite(light.encode_text(["spooky"])).all()  # all words unknown: still a guess
+    # files saved before the setting existed read every word fully
+    old = full.to_file()
+    del old["config"]["unknown_weight"]
+    assert GuideModel.from_file(old).text.unknown_weight == 1.0
+
+
 def test_guide_recognises_emoji_in_a_style_it_never_saw(guide):
     """Twemoji images; the guide was trained on Noto emoji only."""
     codes = sorted(CAPTIONS)
@@ -176,6 +194,29 @@ def test_sprite_drawer_recolours_the_start_to_the_named_colour(quick, prompt, co
     # no colour named: the emoji's own colours (no rotation)
     plain = Session(resolve({**settings, "prompts": "an apple"}))
     assert plain.drawer.hue.item() == 0 and sprite_colour(plain) == "red"
+
+
+@pytest.mark.parametrize("prompt, colour", [("a red frog", "red"), ("a purple cat", "purple")])
+def test_the_recolouring_paints_the_most_of_the_sprite_in_the_named_colour(prompt, colour):
+    """The guide alone kept "a red frog" green (its red mouth was enough for it): the start's hue is one
+    of the rotations that paint the most of the sprite in the named colour."""
+    from pixray.guide import bank
+    from pixray.guide.model import GuideModel
+    from pixray.guide.prior import SpritePrior
+    from pixray.guide.robust import COLOURS, colour_counts, hue_rotate
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    prior = SpritePrior.from_file(data)
+    guide = GuideModel.from_file(torch.load(perceptors.GUIDE_WEIGHTS, weights_only=True))
+    latent = bank.closest(data["bank"], prior, perceptors.GUIDE_WEIGHTS, [prompt])
+    chosen = bank.best_hue(prior, guide, latent, [prompt])
+    with torch.no_grad():
+        sprite = prior.decode(latent)
+        degrees = torch.arange(0, 360, bank.HUE_STEP, dtype=torch.float32)
+        rgba = sprite.expand(len(degrees), -1, -1, -1)
+        counts, _ = colour_counts(torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1))
+    share = counts[:, COLOURS.index(colour)] / counts.sum(1)
+    at = int(chosen // bank.HUE_STEP)
+    assert chosen > 0 and share[at] >= share.max() - bank.COLOUR_TIE and share[at] > share[0] + 0.3
 
 
 @pytest.mark.parametrize("prompt", ["a red love heart", "a red apple", "a yellow banana"])

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from ..images import over
 from .model import GuideModel, words
 from .prior import SpritePrior
-from .robust import COLOURS, dominant_colour, hue_rotate
+from .robust import COLOURS, colour_counts, dominant_colour, hue_rotate
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
 # Names decide *what* is drawn; the picture match, mostly colour, only picks among near-equal names
@@ -28,6 +28,7 @@ PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned fro
 # a green circle.
 PICTURE_WEIGHT = 0.1
 HUE_STEP = 15  # degrees between the recolourings best_hue tries
+COLOUR_TIE = 0.05  # recolourings whose share of the named colour is this close to the best one tie
 # A name whose words the prompt says outright wins over one the text tower merely finds close: the
 # tower averages word vectors, so in "a bright sunflower" the word "bright" pulled "person bouncing
 # ball" above "sunflower". Measured with benchmarks/retrieval.py.
@@ -116,9 +117,11 @@ def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]
 @torch.no_grad()
 def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompts: list[str]) -> float:
     """0, or when a prompt names a colour the sprite does not have, the hue rotation (every HUE_STEP
-    degrees) whose recoloured sprite the guide matches best with the prompts (no emoji is a blue apple:
-    the prior cannot paint one). A sprite already in the named colour keeps its own colours (the guide's
-    scores of near angles are close: "a red love heart" would otherwise start orange)."""
+    degrees) that paints the most of the sprite in that colour, the guide's match of the recoloured
+    sprite with the prompts choosing among near ties (no emoji is a blue apple: the prior cannot paint
+    one). A sprite already in the
+    named colour keeps its own colours (the guide's scores of near angles are close: "a red love heart"
+    would otherwise start orange)."""
     named = {w for text in prompts for w in words(text) if w in COLOURS}
     if not named:
         return 0.0
@@ -128,5 +131,11 @@ def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompt
     degrees = torch.arange(0, 360, HUE_STEP, dtype=torch.float32)
     rgba = sprite.expand(len(degrees), -1, -1, -1)
     recoloured = torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1)
-    scores = seen_by_guide(guide, recoloured) @ guide.encode_text(prompts).T
-    return float(degrees[scores.mean(1).argmax()])
+    scores = (seen_by_guide(guide, recoloured) @ guide.encode_text(prompts).T).mean(1)
+    # the angles that paint the most of the sprite in the named colours, the guide choosing among near
+    # ties: the guide alone kept "a red frog" green (its red mouth was enough for it), and an angle that
+    # only just tips the body into the colour's hue range leaves it another colour after a little noise
+    counts, _ = colour_counts(recoloured)
+    share = counts[:, [COLOURS.index(name) for name in named]].sum(1) / counts.sum(1).clamp_min(1)
+    scores = scores.masked_fill(share < share.max() - COLOUR_TIE, float("-inf"))
+    return float(degrees[scores.argmax()])

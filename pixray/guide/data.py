@@ -3,6 +3,9 @@
 Fetched from the npm registry at training time only (never at run time):
   emoji-datasource-google          Noto Color Emoji images (Apache-2.0), names and short names (MIT)
   @iconify-json/fluent-emoji-flat  Microsoft Fluent Emoji, flat (MIT), SVG
+  @iconify-json/noto-v1            Noto Emoji, the first style (Apache-2.0), SVG }  tried as more drawings
+  @iconify-json/streamline-emojis  Streamline emoji (CC-BY 4.0), SVG            }  for the guide (robust.py
+                                                                                   --styles); not shipped
   emoji-datasource-twitter         Twemoji images (CC-BY 4.0)              }
   openmoji                         OpenMoji (CC BY-SA 4.0), SVG            } the judge's styles:
   @iconify-json/emojione           EmojiOne 2 (CC-BY 4.0), SVG             } other drawings
@@ -28,6 +31,7 @@ from PIL import Image
 PACKAGES = {"google": "emoji-datasource-google@16.0.0", "twitter": "emoji-datasource-twitter@16.0.0",
             "openmoji": "openmoji@17.0.0", "fluent": "@iconify-json/fluent-emoji-flat@1.2.6",
             "emojione": "@iconify-json/emojione@1.2.3", "fxemoji": "@iconify-json/fxemoji@1.2.2",
+            "noto-v1": "@iconify-json/noto-v1@1.2.5", "streamline": "@iconify-json/streamline-emojis@1.2.4",
             "tags": "emojibase-data@17.0.0"}
 SKIP_CATEGORIES = {"Flags", "Component"}  # ~270 near-identical flag rectangles, skin-tone swatches
 

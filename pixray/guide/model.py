@@ -45,6 +45,9 @@ class GuideConfig:
     buckets: int = 4096
     vocab: list = field(default_factory=list)
     aliases: dict = field(default_factory=dict)  # unknown word → the known word it is read as (aliases.py)
+    # how much a word with no reading counts in the prompt's mean, guessed from its letters alone
+    # ("spooky" in "a spooky ghost"); the judge reads paraphrases better at 0.25 (guide_quality.py)
+    unknown_weight: float = 1.0
 
 
 class ImageTower(nn.Module):
@@ -67,12 +70,14 @@ class ImageTower(nn.Module):
 
 class TextTower(nn.Module):
     """Mean of word vectors (known word + its character trigrams), then an MLP. A word it never learned
-    is read as its singular or as its WordNet reading ("cottage" → house) when it has one."""
+    is read as its singular or as its WordNet reading ("cottage" → house) when it has one, else guessed
+    from its letters and weighted `config.unknown_weight` in the mean."""
 
     def __init__(self, config: GuideConfig):
         super().__init__()
         self.vocab = {w: i + 1 for i, w in enumerate(config.vocab)}  # 0: unknown word
         self.aliases = config.aliases
+        self.unknown_weight = config.unknown_weight
         self.buckets = config.buckets
         self.word = nn.Embedding(len(config.vocab) + 1, config.word_dim)
         self.grams = nn.EmbeddingBag(config.buckets, config.word_dim, mode="mean")
@@ -103,7 +108,8 @@ class TextTower(nn.Module):
             grams = [trigram_ids(w, self.buckets) for w in tokens]
             offsets = torch.tensor([0] + [len(g) for g in grams[:-1]], device=device).cumsum(0)
             flat = torch.tensor([i for g in grams for i in g], device=device)
-            vectors.append((self.word(ids) + self.grams(flat, offsets)).mean(0))
+            weights = torch.tensor([1.0 if w in self.vocab else self.unknown_weight for w in tokens], device=device)
+            vectors.append((weights[:, None] * (self.word(ids) + self.grams(flat, offsets))).sum(0) / weights.sum())
         return self.mlp(torch.stack(vectors))
 
 

@@ -69,17 +69,23 @@ def colour_name(degrees: float) -> str:
     return [name for start, name in HUE_NAMES if degrees >= start][-1]
 
 
-def dominant_colour(rgba: torch.Tensor, min_share: float = 0.25) -> list[str | None]:
-    """The colour word for the most common hue among each picture's opaque, saturated pixels, or None
-    when too few pixels are saturated (a grey skull has no colour to name). (B,3 or 4,H,W) → B names."""
+def colour_counts(rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For (B,3 or 4,H,W) pictures: how many opaque, saturated pixels each colour word of COLOURS
+    has (B,len(COLOURS)), and how many pixels are opaque (B,)."""
     pixels = rgba.flatten(2).transpose(1, 2)                                   # (B,HW,C)
     rgb = pixels[..., :3]
     opaque = pixels[..., 3] > 0.5 if pixels.shape[-1] == 4 else torch.ones(rgb.shape[:2], dtype=torch.bool)
     saturated = opaque & is_saturated(rgb)
     by_degree = torch.tensor([COLOURS.index(colour_name(d)) for d in range(360)])
     index = by_degree[hue_degrees(rgb).long().clamp(0, 359)]
-    counts = torch.zeros(len(rgb), len(COLOURS)).scatter_add_(1, index, saturated.float())
-    enough = saturated.sum(1) >= min_share * opaque.sum(1).clamp_min(1)
+    return torch.zeros(len(rgb), len(COLOURS)).scatter_add_(1, index, saturated.float()), opaque.sum(1)
+
+
+def dominant_colour(rgba: torch.Tensor, min_share: float = 0.25) -> list[str | None]:
+    """The colour word for the most common hue among each picture's opaque, saturated pixels, or None
+    when too few pixels are saturated (a grey skull has no colour to name). (B,3 or 4,H,W) → B names."""
+    counts, opaque = colour_counts(rgba)
+    enough = counts.sum(1) >= min_share * opaque.clamp_min(1)
     return [COLOURS[int(i)] if ok else None for i, ok in zip(counts.argmax(1), enough)]
 
 
@@ -222,6 +228,8 @@ def main() -> None:
                         help="per batch, how many emoji also get their steered picture stepped and ranked below "
                              "the real ones (negatives.py; 0: off)")
     parser.add_argument("--negative-steps", type=int, default=5, help="steering steps per visit of a steered picture")
+    parser.add_argument("--styles", nargs="+", default=STYLES,
+                        help="emoji sets to learn from (data.PACKAGES; never the judge's)")
     parser.add_argument("--start", type=Path, required=True,
                         help="the clean guide to fine-tune (python -m pixray.guide.train --out FILE makes it)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
@@ -236,11 +244,12 @@ def main() -> None:
     began = time.time()
     model = fine_tune(args.epsilon, args.steps, args.epochs, args.batch, args.cache, args.checkpoints, args.resume,
                       args.device, args.start, recolour=args.recolour, lr=args.lr, paper=args.paper,
-                      negatives=args.negatives, negative_steps=args.negative_steps)
+                      styles=args.styles, negatives=args.negatives, negative_steps=args.negative_steps)
     data = model.to_file()
     data["training"] = {"fine_tuned_from": str(args.start.name), "epsilon": args.epsilon, "steps": args.steps,
                         "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "recolour": args.recolour,
-                        "paper": args.paper, "negatives": args.negatives, "negative_steps": args.negative_steps,
+                        "paper": args.paper, "styles": args.styles, "negatives": args.negatives,
+                        "negative_steps": args.negative_steps,
                         "seconds": round(time.time() - began), "device": args.device}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(data, args.out)

@@ -199,7 +199,7 @@ def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch:
 GUIDE = dict(styles=["google", "fluent"], held_out=["twitter", "openmoji"], seed=0, epochs=100, config=GuideConfig(),
              out=ROOT / "pixray" / "data" / "guide.pt")
 JUDGE = dict(styles=["twitter", "openmoji", "emojione", "fxemoji"], held_out=["google", "fluent"], seed=1, epochs=100,
-             config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96, word_dim=96),
+             config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96, word_dim=96, unknown_weight=0.25),
              out=ROOT / "benchmarks" / "data" / "judge.pt")
 
 
