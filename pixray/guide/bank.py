@@ -119,9 +119,8 @@ def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompt
     """0, or when a prompt names a colour the sprite does not have, the hue rotation (every HUE_STEP
     degrees) that paints the most of the sprite in that colour, the guide's match of the recoloured
     sprite with the prompts choosing among near ties (no emoji is a blue apple: the prior cannot paint
-    one). A sprite already in the
-    named colour keeps its own colours (the guide's scores of near angles are close: "a red love heart"
-    would otherwise start orange)."""
+    one). A sprite already in the named colour keeps its own colours (the guide's scores of near
+    angles are close: "a red love heart" would otherwise start orange)."""
     named = {w for text in prompts for w in words(text) if w in COLOURS}
     if not named:
         return 0.0
