@@ -325,10 +325,16 @@ def test_ray_draws_the_same_bytes_and_retries_a_killed_worker(tmp_path):
 
 # -- the command ------------------------------------------------------------------------------------
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    # a test run started in the background (nohup, CI runners) ignores SIGINT, its children inherit that
+    # and Python then installs no Ctrl-C handler: the batch would see the test's SIGINT only by luck
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(args, tmp_path, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "pixray.cli", "batch", *args], cwd=tmp_path,
                             env=isolated_env(tmp_path / "home"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+                            text=True, preexec_fn=_ctrl_c_as_in_a_terminal, **kwargs)
 
 
 def _finished_jobs(folder: Path) -> dict[str, dict]:
