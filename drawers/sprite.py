@@ -102,7 +102,7 @@ class SpriteDrawer(Drawer):
 
     def cell_pixels(self) -> torch.Tensor:
         rgba = self.prior.decode(self.z)
-        rgba = torch.cat([hue_rotate(rgba[:, :3], self.hue), rgba[:, 3:]], 1)
+        rgba = hue_rotate(rgba, self.hue)
         mode = "area" if self.cells_w <= rgba.shape[3] and self.cells_h <= rgba.shape[2] else "bilinear"
         rgba = F.interpolate(rgba, size=(self.cells_h, self.cells_w), mode=mode)
         return rgba if self.settings.transparent else on_paper(rgba)

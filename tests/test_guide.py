@@ -213,7 +213,7 @@ def test_the_recolouring_paints_the_most_of_the_sprite_in_the_named_colour(promp
         sprite = prior.decode(latent)
         degrees = torch.arange(0, 360, bank.HUE_STEP, dtype=torch.float32)
         rgba = sprite.expand(len(degrees), -1, -1, -1)
-        counts, _ = colour_counts(torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1))
+        counts, _ = colour_counts(hue_rotate(rgba, degrees))
     share = counts[:, COLOURS.index(colour)] / counts.sum(1)
     at = int(chosen // bank.HUE_STEP)
     assert chosen > 0 and share[at] >= share.max() - bank.COLOUR_TIE and share[at] > share[0] + 0.3

@@ -129,7 +129,7 @@ def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompt
         return 0.0
     degrees = torch.arange(0, 360, HUE_STEP, dtype=torch.float32)
     rgba = sprite.expand(len(degrees), -1, -1, -1)
-    recoloured = torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1)
+    recoloured = hue_rotate(rgba, degrees)
     scores = (seen_by_guide(guide, recoloured) @ guide.encode_text(prompts).T).mean(1)
     # the angles that paint the most of the sprite in the named colours, the guide choosing among near
     # ties: the guide alone kept "a red frog" green (its red mouth was enough for it), and an angle that

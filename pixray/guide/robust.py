@@ -40,14 +40,16 @@ COLOURS = ["red", "orange", "yellow", "green", "blue", "purple", "pink"]
 COLOUR_WORDS = set(COLOURS) | {"brown", "black", "white", "grey", "gray", "violet", "cyan", "gold", "silver"}
 
 
-def hue_rotate(rgb: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
-    """Rotate (B,3,H,W) colours about the grey axis by `degrees` (B,): hue changes, greys stay grey."""
+def hue_rotate(pictures: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Rotate the colours of (B,3 or 4,H,W) pictures about the grey axis by `degrees` (B,): hue changes,
+    greys stay grey, alpha is kept."""
+    rgb = pictures[:, :3]
     angle = torch.deg2rad(degrees).view(-1, 1, 1)
     k = 3 ** -0.5  # the grey axis (1,1,1), normalised
     cross = torch.tensor([[0.0, -k, k], [k, 0.0, -k], [-k, k, 0.0]], device=rgb.device)
     rotation = (torch.cos(angle) * torch.eye(3, device=rgb.device) + torch.sin(angle) * cross
                 + (1 - torch.cos(angle)) * torch.full((3, 3), k * k, device=rgb.device))  # Rodrigues' formula
-    return torch.einsum("bij,bjhw->bihw", rotation, rgb).clamp(0, 1)
+    return torch.cat([torch.einsum("bij,bjhw->bihw", rotation, rgb).clamp(0, 1), pictures[:, 3:]], 1)
 
 
 def hue_degrees(rgb: torch.Tensor) -> torch.Tensor:
@@ -110,7 +112,7 @@ def recolour_batch(rgba: torch.Tensor, captions: list[list[str]], share: float, 
     picture's colour id (0: no colour) so that a blue apple and a red apple are different answers."""
     rotate = torch.rand(len(rgba), generator=gen) < share
     degrees = torch.where(rotate, 30 + 300 * torch.rand(len(rgba), generator=gen), torch.zeros(len(rgba)))
-    rgba = torch.cat([hue_rotate(rgba[:, :3], degrees), rgba[:, 3:]], 1)
+    rgba = hue_rotate(rgba, degrees)
     colours = dominant_colour(rgba)
     texts = sample_captions(captions, rng)
     for i, colour in enumerate(colours):
