@@ -124,6 +124,8 @@ def test_the_shipped_guide_is_the_robust_one():
     assert data["training"]["epsilon"] > 0 and data["training"]["recolour"] > 0
     assert data["training"]["negatives"] > 0  # and learned to rank its own steered pictures low
     assert data["config"]["aliases"]["cottage"] == "house"
+    # a word with no reading ("spooky") counts less than a known one, as the judge reads it
+    assert data["config"]["unknown_weight"] == torch.load(JUDGE, weights_only=True)["config"]["unknown_weight"] < 1
 
 
 def _coarsened(picture: torch.Tensor) -> torch.Tensor:

@@ -46,7 +46,8 @@ class GuideConfig:
     vocab: list = field(default_factory=list)
     aliases: dict = field(default_factory=dict)  # unknown word → the known word it is read as (aliases.py)
     # how much a word with no reading counts in the prompt's mean, guessed from its letters alone
-    # ("spooky" in "a spooky ghost"); the judge reads paraphrases better at 0.25 (guide_quality.py)
+    # ("spooky" in "a spooky ghost"); the shipped guide and the judge use 0.25 (train.py's recipes);
+    # 1.0 for files saved before the setting existed
     unknown_weight: float = 1.0
 
 

@@ -196,7 +196,11 @@ def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch:
 # The guide learns from two drawing styles (Noto, Fluent); the judge from four others (Twemoji,
 # OpenMoji, EmojiOne, Firefox OS) with another architecture (5x5 kernels, other widths) and seed,
 # so each one's score on the other's styles says how well it recognises drawings it never saw.
-GUIDE = dict(styles=["google", "fluent"], held_out=["twitter", "openmoji"], seed=0, epochs=100, config=GuideConfig(),
+# Both read a word they cannot read at a quarter weight: steering towards "a spooky ghost" then aims
+# at the ghost, not at a guess from the letters of "spooky" (pixel drawer, coarsened R@1 0.52 → 0.62,
+# mean of 3 seeds; training captions are all known words, so this changes only how prompts are read).
+GUIDE = dict(styles=["google", "fluent"], held_out=["twitter", "openmoji"], seed=0, epochs=100,
+             config=GuideConfig(unknown_weight=0.25),
              out=ROOT / "pixray" / "data" / "guide.pt")
 JUDGE = dict(styles=["twitter", "openmoji", "emojione", "fxemoji"], held_out=["google", "fluent"], seed=1, epochs=100,
              config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96, word_dim=96, unknown_weight=0.25),
