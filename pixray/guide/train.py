@@ -199,11 +199,13 @@ def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch:
 # Both read a word they cannot read at a quarter weight: steering towards "a spooky ghost" then aims
 # at the ghost, not at a guess from the letters of "spooky" (pixel drawer, coarsened R@1 0.52 → 0.62,
 # mean of 3 seeds; training captions are all known words, so this changes only how prompts are read).
+UNKNOWN_WEIGHT = 0.25
 GUIDE = dict(styles=["google", "fluent"], held_out=["twitter", "openmoji"], seed=0, epochs=100,
-             config=GuideConfig(unknown_weight=0.25),
+             config=GuideConfig(unknown_weight=UNKNOWN_WEIGHT),
              out=ROOT / "pixray" / "data" / "guide.pt")
 JUDGE = dict(styles=["twitter", "openmoji", "emojione", "fxemoji"], held_out=["google", "fluent"], seed=1, epochs=100,
-             config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96, word_dim=96, unknown_weight=0.25),
+             config=GuideConfig(channels=[24, 48, 96, 160], kernel=5, embed_dim=96, word_dim=96,
+                                unknown_weight=UNKNOWN_WEIGHT),
              out=ROOT / "benchmarks" / "data" / "judge.pt")
 
 
