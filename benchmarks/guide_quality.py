@@ -154,7 +154,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--limit", type=int, default=len(PARAPHRASES))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--judge", type=Path, default=JUDGE)
+    parser.add_argument("--judge", type=Path, nargs="+", default=[JUDGE],
+                        help="one or more judges: each scores the same pictures (a row per judge)")
     parser.add_argument("--reference", action="store_true",
                         help="add a row for the retrieved emoji pictures themselves (needs the npm emoji cache)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
@@ -163,20 +164,25 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore", pixray.PixrayWarning)  # "the guide does not know 'cottage'": the table says it
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    judge = GuideModel.from_file(torch.load(args.judge, weights_only=True))
+    judges = {path: GuideModel.from_file(torch.load(path, weights_only=True)) for path in args.judge}
+    sizes = {judge.config.image_size for judge in judges.values()}
+    if len(sizes) > 1:
+        parser.error(f"--judge: the judges see pictures of different sizes {sorted(sizes)}; give judges of one size")
+    image_size = sizes.pop()
     prompts = PARAPHRASES[: args.limit]
     colour_prompts = COLOUR_PROMPTS[: args.limit]
     with torch.no_grad():
-        texts = judge.encode_text(prompts)
+        texts = {path: judge.encode_text(prompts) for path, judge in judges.items()}
     print(f"{len(prompts)} paraphrased prompts, each judged against 20 candidates (200 random draws; chance 0.05), "
           f"as drawn and after 2x box downsample + 16 colours; {len(colour_prompts)} colour-word prompts; "
           f"32x32 cells, 16 cutouts, seed {args.seed}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     extra = dict(item.split("=", 1) for item in args.set)
     if extra:
         print(f"extra settings: {extra}")
-    print("| drawer | R@1 of 20, as drawn | R@1 of 20, downsampled + 16 colours | mean judge similarity "
+    named_judge = len(judges) > 1
+    print(f"| drawer | {'judge | ' if named_judge else ''}R@1 of 20, as drawn | R@1 of 20, downsampled + 16 colours | mean judge similarity "
           "| colour words right | hue spread (bits) | s per picture |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|" + ("---|" if named_judge else ""))
     for row in args.drawers + (["reference"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
         iterations = int(iterations) if iterations else args.iterations
@@ -188,14 +194,15 @@ def main() -> None:
         pictures, seconds = [], []
         for prompt in prompts + [p for p, _ in colour_prompts]:
             image, took = draw_one(prompt)
-            pictures.append(F.interpolate(image, size=(judge.config.image_size,) * 2, mode="area"))
+            pictures.append(F.interpolate(image, size=(image_size,) * 2, mode="area"))
             seconds.append(took)
-        raw, coarse, similarity = judge_row(judge, texts, pictures[:len(prompts)])
         named = [foreground_colour(p) for p in pictures[len(prompts):]]
         colours = statistics.mean(float(n == want) for n, (_, want) in zip(named, colour_prompts))
         hues = statistics.mean(float(hue_spread(p)[0]) for p in pictures)
-        print(f"| {name} | {raw:.2f} | {coarse:.2f} | {similarity:.3f} | {colours:.2f} | {hues:.2f} | "
-              f"{statistics.mean(seconds):.1f} |", flush=True)
+        for path, judge in judges.items():
+            raw, coarse, similarity = judge_row(judge, texts[path], pictures[:len(prompts)])
+            print(f"| {name} | {path.stem + ' | ' if named_judge else ''}{raw:.2f} | {coarse:.2f} | {similarity:.3f} "
+                  f"| {colours:.2f} | {hues:.2f} | {statistics.mean(seconds):.1f} |", flush=True)
         if not args.no_sheets:
             labels = prompts + [f"{p} ({n or 'grey'})" for (p, _), n in zip(colour_prompts, named)]
             contact_sheet(pictures, labels, f"{name}: paraphrased prompts, then colour words (the colour found)",

@@ -2,9 +2,9 @@
 so the picture stays a plausible 32x32 sprite while the guide steers it. Without an init image it
 starts near the emoji whose name best matches the prompt (retrieval in the prior's latent space).
 
-A hue rotation of the decoded sprite is a parameter too (a palette swap, as pixel artists recolour a
-sprite): the prior only knows the colours emoji have, so "a blue apple" needs it. When a prompt
-names a colour, the start tries every 15 degrees (guide/bank.py: best_hue)."""
+When a prompt names a colour, a hue rotation of the decoded sprite is a parameter too (a palette swap,
+as pixel artists recolour a sprite): the prior only knows the colours emoji have, so "a blue apple"
+needs it. The start tries every 15 degrees (guide/bank.py: best_hue)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pixray.errors import SettingsError, warn
 from pixray.guide.bank import best_entry, best_hue, on_paper
 from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
-from pixray.guide.robust import hue_rotate
+from pixray.guide.robust import COLOURS, hue_rotate
 from pixray.perceptors import GUIDE_WEIGHTS
 from pixray.prompts import parse_prompt
 from pixray.images import tensor_to_pil
@@ -50,7 +50,10 @@ class SpriteDrawer(Drawer):
         self.width, self.height = settings.size
         self.z = torch.zeros(1, config.latent_channels, config.latent_size, config.latent_size, device=device,
                              requires_grad=True)
-        self.hue = torch.zeros(1, device=device, requires_grad=True)  # degrees about the grey axis
+        # degrees about the grey axis; a palette swap is made when a colour is asked for: left free for
+        # every prompt, "a smiling apple" drifted orange over 100 steps (sprite row, mean of 3 seeds,
+        # coarsened R@1 0.76 → 0.80 with it fixed)
+        self.hue = torch.zeros(1, device=device, requires_grad=self._names_a_colour())
 
     def _load_prior(self):
         data = torch.load(PRIOR_WEIGHTS, weights_only=True)
@@ -96,9 +99,14 @@ class SpriteDrawer(Drawer):
             self.z.copy_(start.to(self.device))
             self.hue.fill_(hue)
 
+    def _names_a_colour(self) -> bool:
+        return any(w in COLOURS for text in self._wanted() for w in words(text))
+
     def param_groups(self):
-        return [{"params": [self.z], "lr": self.settings.learning_rate},
-                {"params": [self.hue], "lr": self.settings.learning_rate * HUE_RATE}]
+        groups = [{"params": [self.z], "lr": self.settings.learning_rate}]
+        if self.hue.requires_grad:
+            groups.append({"params": [self.hue], "lr": self.settings.learning_rate * HUE_RATE})
+        return groups
 
     def cell_pixels(self) -> torch.Tensor:
         rgba = self.prior.decode(self.z)

@@ -258,3 +258,13 @@ def test_bad_input_fails_before_the_fallback_probes_or_speaks(monkeypatch, capsy
     with pytest.raises(pixray.SettingsError, match="has no text"):
         resolve({"prompts": ":0.5"})
     assert capsys.readouterr().err == ""
+
+
+def test_a_sprite_keeps_its_own_colours_when_no_colour_is_asked_for(quick):
+    # with the hue free for every prompt, "a smiling apple" drifted orange over 100 steps
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
+                               "prompts": "a smiling apple", "iterations": 3}))
+    for _ in range(3):
+        session.step()
+    assert session.drawer.hue.item() == 0 and not session.drawer.hue.requires_grad
+    assert all(session.drawer.hue is not p for group in session.optimizer.param_groups for p in group["params"])

@@ -138,3 +138,19 @@ def test_unknown_words_are_read_as_their_singular_or_reading():
     assert model.text.knows("cottage") and not model.text.knows("zeppelin")
     with torch.no_grad():
         assert torch.allclose(model.encode_text(["a small cottage"]), model.encode_text(["a small house"]))
+
+
+def test_npm_tarball_takes_the_named_package_not_one_whose_name_starts_alike(tmp_path, monkeypatch):
+    # emojione-v1 and emojione-monotone sort after emojione: a glob on "emojione-*" picked them
+    for name in ["iconify-json-emojione-1.2.3.tgz", "iconify-json-emojione-v1-1.2.3.tgz",
+                 "iconify-json-emojione-monotone-1.2.1.tgz"]:
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(data.subprocess, "run", lambda *a, **k: pytest.fail("npm pack ran for a cached package"))
+    assert data.npm_tarball("@iconify-json/emojione@1.2.3", tmp_path).name == "iconify-json-emojione-1.2.3.tgz"
+    assert data.npm_tarball("@iconify-json/emojione-v1@1.2.3", tmp_path).name == "iconify-json-emojione-v1-1.2.3.tgz"
+
+
+def test_npm_tarball_says_which_package_npm_did_not_write(tmp_path, monkeypatch):
+    monkeypatch.setattr(data.subprocess, "run", lambda *a, **k: None)  # npm "ran" and wrote nothing
+    with pytest.raises(SystemExit, match="npm pack openmoji@17.0.0 did not write openmoji-17.0.0.tgz"):
+        data.npm_tarball("openmoji@17.0.0", tmp_path)

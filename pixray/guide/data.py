@@ -10,6 +10,9 @@ Fetched from the npm registry at training time only (never at run time):
   openmoji                         OpenMoji (CC BY-SA 4.0), SVG            } the judge's styles:
   @iconify-json/emojione           EmojiOne 2 (CC-BY 4.0), SVG             } other drawings
   @iconify-json/fxemoji            Firefox OS emoji (Apache-2.0), SVG      }
+  @iconify-json/emojione-v1        EmojiOne 1 (CC BY-SA 4.0), SVG          } tried, with Streamline, as three
+  @iconify-json/emojione-monotone  EmojiOne, black line art (CC-BY 4.0)    } more styles for the judge (train.py
+                                                                             --judge --styles); not shipped
   emojibase-data                   English labels and tags (MIT)
 SVGs are rendered with resvg (PyPI resvg-py), a training-time dependency only.
 """
@@ -32,6 +35,7 @@ PACKAGES = {"google": "emoji-datasource-google@16.0.0", "twitter": "emoji-dataso
             "openmoji": "openmoji@17.0.0", "fluent": "@iconify-json/fluent-emoji-flat@1.2.6",
             "emojione": "@iconify-json/emojione@1.2.3", "fxemoji": "@iconify-json/fxemoji@1.2.2",
             "noto-v1": "@iconify-json/noto-v1@1.2.5", "streamline": "@iconify-json/streamline-emojis@1.2.4",
+            "emojione-v1": "@iconify-json/emojione-v1@1.2.3", "emojione-monotone": "@iconify-json/emojione-monotone@1.2.1",
             "tags": "emojibase-data@17.0.0"}
 SKIP_CATEGORIES = {"Flags", "Component"}  # ~270 near-identical flag rectangles, skin-tone swatches
 
@@ -44,14 +48,18 @@ class Item:
 
 
 def npm_tarball(spec: str, cache: Path) -> Path:
-    """`npm pack` a package into the cache (once) and return the .tgz path."""
+    """`npm pack` a package ("name@version") into the cache (once) and return the .tgz path.
+
+    The file is found by its exact name and version: a glob on the name alone would let
+    "@iconify-json/emojione" pick up emojione-v1's or emojione-monotone's tarball."""
     cache.mkdir(parents=True, exist_ok=True)
-    name = spec.split("@")[-2].replace("/", "-").lstrip("@") if spec.count("@") > 1 else spec.split("@")[0]
-    found = sorted(cache.glob(f"{name}-*.tgz"))
-    if not found:
+    name, version = spec.rsplit("@", 1)
+    path = cache / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if not path.exists():
         subprocess.run(["npm", "pack", spec, "--silent"], cwd=cache, check=True, capture_output=True)
-        found = sorted(cache.glob(f"{name}-*.tgz"))
-    return found[-1]
+    if not path.exists():
+        raise SystemExit(f"npm pack {spec} did not write {path.name} into {cache}")
+    return path
 
 
 def _read_json(tgz: Path, member: str):

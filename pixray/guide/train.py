@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..images import over
-from .data import load_items
+from .data import PACKAGES, load_items
 from .model import GuideConfig, GuideModel, words
 
 TEMPLATES = ["{}", "a {}", "the {}", "{} pixel art", "a pixel art {}", "an icon of a {}", "a drawing of a {}",
@@ -217,8 +217,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--styles", nargs="+", choices=sorted(set(PACKAGES) - {"tags"}),
+                        help="drawing styles to learn from (default: the recipe's)")
     args = parser.parse_args()
     recipe = JUDGE if args.judge else GUIDE
+    if args.styles:
+        recipe = {**recipe, "styles": args.styles}
     args.epochs = args.epochs or recipe["epochs"]
     if args.threads:
         torch.set_num_threads(args.threads)
