@@ -18,10 +18,11 @@ rebuilt by `python -m pixray.guide.train --judge`) then scores the picture again
 - A contact sheet per drawer is written to benchmarks/results/ (every prompt, labelled).
 
     python benchmarks/guide_quality.py [--drawers pixel line_sketch clipdraw sprite:0 sprite] [--iterations 100]
-                                       [--limit N] [--reference] [--no-sheets]
+                                       [--limit N] [--reference] [--no-sheets] [--judge J [J ...]]
 
 A drawer written as name:N runs N iterations instead of --iterations (sprite:0 shows the sprite
-drawer's retrieval start alone, before the guide steers it).
+drawer's retrieval start alone, before the guide steers it). Several --judge files score the same
+pictures, a row per judge (how a judge trained otherwise would read them; the shipped one by default).
 """
 
 from __future__ import annotations
