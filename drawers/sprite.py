@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from pixray.errors import SettingsError, warn
-from pixray.guide.bank import best_entry, best_hue, on_paper
+from pixray.guide.bank import best_entry, best_hue, named_colours, on_paper
 from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
-from pixray.guide.robust import COLOURS, hue_rotate
+from pixray.guide.robust import hue_rotate
 from pixray.perceptors import GUIDE_WEIGHTS
 from pixray.prompts import parse_prompt
 from pixray.images import tensor_to_pil
@@ -53,7 +53,7 @@ class SpriteDrawer(Drawer):
         # degrees about the grey axis; a palette swap is made when a colour is asked for: left free for
         # every prompt, "a smiling apple" drifted orange over 100 steps (sprite row, mean of 3 seeds,
         # coarsened R@1 0.76 → 0.80 with it fixed)
-        self.hue = torch.zeros(1, device=device, requires_grad=self._names_a_colour())
+        self.hue = torch.zeros(1, device=device, requires_grad=bool(named_colours(self._wanted())))
 
     def _load_prior(self):
         data = torch.load(PRIOR_WEIGHTS, weights_only=True)
@@ -98,9 +98,6 @@ class SpriteDrawer(Drawer):
         with torch.no_grad():
             self.z.copy_(start.to(self.device))
             self.hue.fill_(hue)
-
-    def _names_a_colour(self) -> bool:
-        return any(w in COLOURS for text in self._wanted() for w in words(text))
 
     def param_groups(self):
         groups = [{"params": [self.z], "lr": self.settings.learning_rate}]

@@ -114,6 +114,11 @@ def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]
     return bank["latents"][best_entry(bank, prior, guide_path, prompts)[0]].float()[None]
 
 
+def named_colours(prompts: list[str]) -> set[str]:
+    """The colour words (of COLOURS, the hues a rotation can reach) the prompts say."""
+    return {w for text in prompts for w in words(text) if w in COLOURS}
+
+
 @torch.no_grad()
 def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompts: list[str]) -> float:
     """0, or when a prompt names a colour the sprite does not have, the hue rotation (every HUE_STEP
@@ -121,7 +126,7 @@ def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompt
     sprite with the prompts choosing among near ties (no emoji is a blue apple: the prior cannot paint
     one). A sprite already in the named colour keeps its own colours (the guide's scores of near
     angles are close: "a red love heart" would otherwise start orange)."""
-    named = {w for text in prompts for w in words(text) if w in COLOURS}
+    named = named_colours(prompts)
     if not named:
         return 0.0
     sprite = prior.decode(latent.to(next(prior.parameters()).device)).cpu()
