@@ -52,7 +52,7 @@ class SpriteDrawer(Drawer):
                              requires_grad=True)
         # degrees about the grey axis; a palette swap is made when a colour is asked for: left free for
         # every prompt, the guide turned it where no colour was named (sprite row, mean of 3 seeds: hue
-        # spread 0.71 → 0.66 bits, coarsened R@1 0.76 → 0.80 with it fixed)
+        # spread 0.70 → 0.66 bits, coarsened R@1 0.76 → 0.80 with it fixed)
         self.hue = torch.zeros(1, device=device, requires_grad=bool(named_colours(self._wanted())))
 
     def _load_prior(self):
