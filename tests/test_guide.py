@@ -260,7 +260,7 @@ def test_bad_input_fails_before_the_fallback_probes_or_speaks(monkeypatch, capsy
     assert capsys.readouterr().err == ""
 
 
-def test_a_sprite_keeps_its_own_colours_when_no_colour_is_asked_for(quick):
+def test_a_sprite_gets_no_hue_rotation_when_no_colour_is_asked_for(quick):
     # with the hue free for every prompt, the guide turned it where no colour was named
     session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
                                "prompts": "a smiling apple", "iterations": 3}))
