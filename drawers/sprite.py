@@ -34,6 +34,9 @@ class SpriteDrawer(Drawer):
     supports_transparency = True
     native_grid = True
     default_pixel_size = (32, 32)  # the prior's own resolution
+    # It starts at the emoji's picture already; steered towards the guide's view of that picture as
+    # well as the words it gained less (R@1 coarsened, seed 0: 0.82 with the words alone, 0.79 at 0.75)
+    setting_defaults = {"guide_picture_mix": 0.0}
 
     @classmethod
     def resolve_settings(cls, settings) -> None:

@@ -155,6 +155,11 @@ class Perceptor(torch.nn.Module):
                                    align_corners=False, antialias=True)
         return F.normalize(self.model.encode_image((images - self.mean) / self.std).float(), dim=-1)
 
+    def prompt_targets(self, texts: list[str], picture_mix: float) -> torch.Tensor:
+        """What each text prompt steers towards: CLIP's reading of the words (`picture_mix` is the
+        embedded guide's)."""
+        return self.encode_text(texts)
+
 
 class EmbeddedPerceptor(Perceptor):
     """The shipped guide behind the Perceptor interface (it tokenises and normalises itself)."""
@@ -165,10 +170,44 @@ class EmbeddedPerceptor(Perceptor):
 
     def __init__(self, spec: ModelSpec, model):
         super().__init__(spec, model, None, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), model.config.image_size)
+        self._bank = None  # (sprite prior, its bank, the guide on the CPU), read when first needed
 
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
         return self.model.encode_text(texts).float()
+
+    @torch.no_grad()
+    def prompt_targets(self, texts: list[str], picture_mix: float) -> torch.Tensor:
+        """A mix of the guide's reading of the words and its view of the emoji pictures that match
+        them (guide/bank.py: picture_target): a small contrastive model's text and picture embeddings
+        lie apart, and steered towards the words alone the pixel drawer painted flat colour areas;
+        towards the pictures it paints the thing's shape (MODEL_CARD.md)."""
+        words = self.encode_text(texts)
+        if picture_mix == 0:
+            return words
+        from .guide.bank import picture_target
+
+        prior, bank, guide = self._sprite_bank()
+        pictures = torch.stack([picture_target(bank, prior, self.spec.pretrained, guide, text) for text in texts])
+        return F.normalize((1 - picture_mix) * words + picture_mix * pictures.to(words), dim=-1)
+
+    def _sprite_bank(self):
+        if self._bank is None:
+            from .guide.bank import fingerprint, guide_view
+            from .guide.model import GuideModel
+            from .guide.prior import PRIOR_WEIGHTS, SpritePrior
+
+            if not PRIOR_WEIGHTS.is_file():
+                raise SettingsError(f"setting 'guide_picture_mix': the embedded guide's pictures come from "
+                                    f"{PRIOR_WEIGHTS}, which is missing; rebuild it with python -m "
+                                    f"pixray.guide.prior, or set guide_picture_mix=0")
+            data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+            guide = GuideModel.from_file(torch.load(self.spec.pretrained, weights_only=True))
+            prior, bank = SpritePrior.from_file(data), data["bank"]
+            if bank["guide"] != fingerprint(self.spec.pretrained):  # another guide: its view of the bank, computed once
+                bank = {**bank, **guide_view(prior, guide, bank), "guide": fingerprint(self.spec.pretrained)}
+            self._bank = (prior, bank, guide)
+        return self._bank
 
 
 def weights_available(spec: ModelSpec) -> bool:

@@ -165,7 +165,7 @@ class Session:
         texts = [parse_prompt(p) for p in prompts]
         if not texts:
             return []
-        embeddings = perceptor.encode_text([t.text for t in texts])
+        embeddings = perceptor.prompt_targets([t.text for t in texts], self.settings.guide_picture_mix)
         return [(t.text, PromptLoss(e, t.weight, t.stop)) for t, e in zip(texts, embeddings)]
 
     def step(self) -> dict[str, float]:

@@ -268,3 +268,67 @@ def test_a_sprite_gets_no_hue_rotation_when_no_colour_is_asked_for(quick):
         session.step()
     assert session.drawer.hue.item() == 0 and not session.drawer.hue.requires_grad
     assert all(session.drawer.hue is not p for group in session.optimizer.param_groups for p in group["params"])
+
+
+def test_the_picture_target_is_the_guide_view_of_the_matching_emoji_in_the_named_colour():
+    from pixray.guide import bank
+    from pixray.guide.model import GuideModel
+    from pixray.guide.prior import SpritePrior
+    from pixray.guide.robust import hue_rotate
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    prior, stored = SpritePrior.from_file(data), data["bank"]
+    guide = GuideModel.from_file(torch.load(perceptors.GUIDE_WEIGHTS, weights_only=True))
+    red = bank.picture_target(stored, prior, perceptors.GUIDE_WEIGHTS, guide, "a red apple")
+    assert torch.allclose(red.norm(), torch.tensor(1.0), atol=1e-5)
+    apples = [i for i, caption in enumerate(stored["captions"]) if caption == "red apple"]
+    assert len(apples) == 2  # one drawing per style, and the target is their mean
+    with torch.no_grad():
+        sprites = prior.decode(stored["latents"][apples].float())
+        as_drawn = bank.seen_by_guide(guide, sprites).mean(0)
+        blue_apples = bank.seen_by_guide(guide, hue_rotate(sprites, torch.full((2,), 180.0))).mean(0)
+    assert torch.allclose(red, torch.nn.functional.normalize(as_drawn, dim=0), atol=1e-4)
+    blue = bank.picture_target(stored, prior, perceptors.GUIDE_WEIGHTS, guide, "a blue apple")
+    assert blue @ blue_apples > blue @ as_drawn and red @ as_drawn > red @ blue_apples
+
+
+def test_the_embedded_guide_steers_towards_a_mix_of_words_and_pictures(guide):
+    prompts = ["a red apple", "a green frog"]
+    words_only = guide.prompt_targets(prompts, 0.0)
+    assert torch.equal(words_only, guide.encode_text(prompts))
+    pictures_only = guide.prompt_targets(prompts, 1.0)
+    half = guide.prompt_targets(prompts, 0.5)
+    assert torch.allclose(half.norm(dim=-1), torch.ones(2), atol=1e-5)
+    assert torch.allclose(half, torch.nn.functional.normalize(words_only + pictures_only, dim=-1), atol=1e-5)
+    # the words and the pictures of one thing are apart for this small model: the mix is neither
+    assert (words_only * pictures_only).sum(-1).max() < 0.9
+
+
+def test_the_picture_mix_reaches_the_prompt_losses(quick, guide):
+    targets = []
+    for mix in (0.0, 1.0):
+        session = Session(resolve({**quick, "clip_models": "embedded", "drawer": "pixel", "pixel_size": 16,
+                                   "size": (32, 32), "prompts": "a red apple", "guide_picture_mix": mix}))
+        (_, loss), = session.prompt_losses[0]["all"]
+        assert torch.allclose(loss.embedding[0], guide.prompt_targets(["a red apple"], mix)[0], atol=1e-6)
+        targets.append(loss.embedding)
+    assert not torch.allclose(*targets)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "lots"])
+def test_the_picture_mix_is_a_share(value):
+    with pytest.raises(pixray.SettingsError, match="guide_picture_mix"):
+        resolve({"prompts": "a red apple", "guide_picture_mix": value})
+
+
+def test_another_guide_file_steers_towards_its_own_view_of_the_pictures():
+    from pixray.guide import bank
+    from pixray.guide.prior import SpritePrior
+    judge = Path(__file__).parents[1] / "benchmarks" / "data" / "judge.pt"  # a guide file of another model
+    other = perceptors.load_perceptor(perceptors.parse_model_name(f"embedded:{judge}"), torch.device("cpu"))
+    target = other.prompt_targets(["a red apple"], 1.0)[0]
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    apples = [i for i, caption in enumerate(data["bank"]["captions"]) if caption == "red apple"]
+    with torch.no_grad():
+        sprites = SpritePrior.from_file(data).decode(data["bank"]["latents"][apples].float())
+        seen = torch.nn.functional.normalize(bank.seen_by_guide(other.model, sprites).mean(0), dim=0)
+    assert target.shape == seen.shape and torch.allclose(target, seen, atol=1e-4)

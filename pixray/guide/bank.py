@@ -114,6 +114,20 @@ def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]
     return bank["latents"][best_entry(bank, prior, guide_path, prompts)[0]].float()[None]
 
 
+@torch.no_grad()
+def picture_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel, text: str) -> torch.Tensor:
+    """The guide's unit embedding of the pictures of the emoji that best matches `text`: the mean over
+    its drawings in the bank (one per style), each recoloured as `best_hue` chooses when the text names
+    a colour. What the guide's own pictures of a thing look like to it, which a drawer can be steered
+    towards instead of (or beside) its reading of the words."""
+    entry, _ = best_entry(bank, prior, guide_path, [text], guide)
+    drawings = (bank["concepts"] == bank["concepts"][entry]).nonzero()[:, 0]
+    latents = bank["latents"][drawings].float()
+    degrees = torch.tensor([best_hue(prior, guide, latent[None], [text]) for latent in latents])
+    sprites = hue_rotate(prior.decode(latents.to(next(prior.parameters()).device)).cpu(), degrees)
+    return F.normalize(seen_by_guide(guide, sprites).mean(0), dim=0)
+
+
 def named_colours(prompts: list[str]) -> set[str]:
     """The colour words (of COLOURS, the hues a rotation can reach) the prompts say."""
     return {w for text in prompts for w in words(text) if w in COLOURS}
