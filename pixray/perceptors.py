@@ -185,11 +185,19 @@ class EmbeddedPerceptor(Perceptor):
         words = self.encode_text(texts)
         if picture_mix == 0:
             return words
+        from .errors import warn
         from .guide.bank import picture_target
+        from .guide.model import words as words_of
 
         prior, bank, guide = self._sprite_bank()
-        pictures = torch.stack([picture_target(bank, prior, self.spec.pretrained, guide, text) for text in texts])
-        return F.normalize((1 - picture_mix) * words + picture_mix * pictures.to(words), dim=-1)
+        pictures = []
+        for text in texts:
+            picture, entry, unknown = picture_target(bank, prior, self.spec.pretrained, guide, text)
+            if len(unknown) == len(words_of(text)):  # no word it knows: the pictures are a guess, say which
+                warn(f"the embedded guide knows no word of {text!r}; it steers towards its pictures of "
+                     f"{bank['captions'][entry]!r}")
+            pictures.append(picture)
+        return F.normalize((1 - picture_mix) * words + picture_mix * torch.stack(pictures).to(words), dim=-1)
 
     def _sprite_bank(self):
         if self._bank is None:

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -278,7 +279,8 @@ def test_the_picture_target_is_the_guide_view_of_the_matching_emoji_in_the_named
     data = torch.load(PRIOR_WEIGHTS, weights_only=True)
     prior, stored = SpritePrior.from_file(data), data["bank"]
     guide = GuideModel.from_file(torch.load(perceptors.GUIDE_WEIGHTS, weights_only=True))
-    red = bank.picture_target(stored, prior, perceptors.GUIDE_WEIGHTS, guide, "a red apple")
+    red, entry, unknown = bank.picture_target(stored, prior, perceptors.GUIDE_WEIGHTS, guide, "a red apple")
+    assert stored["captions"][entry] == "red apple" and unknown == []
     assert torch.allclose(red.norm(), torch.tensor(1.0), atol=1e-5)
     apples = [i for i, caption in enumerate(stored["captions"]) if caption == "red apple"]
     assert len(apples) == 2  # one drawing per style, and the target is their mean
@@ -287,7 +289,7 @@ def test_the_picture_target_is_the_guide_view_of_the_matching_emoji_in_the_named
         as_drawn = bank.seen_by_guide(guide, sprites).mean(0)
         blue_apples = bank.seen_by_guide(guide, hue_rotate(sprites, torch.full((2,), 180.0))).mean(0)
     assert torch.allclose(red, torch.nn.functional.normalize(as_drawn, dim=0), atol=1e-4)
-    blue = bank.picture_target(stored, prior, perceptors.GUIDE_WEIGHTS, guide, "a blue apple")
+    blue = bank.picture_target(stored, prior, perceptors.GUIDE_WEIGHTS, guide, "a blue apple")[0]
     assert blue @ blue_apples > blue @ as_drawn and red @ as_drawn > red @ blue_apples
 
 
@@ -332,3 +334,13 @@ def test_another_guide_file_steers_towards_its_own_view_of_the_pictures():
         sprites = SpritePrior.from_file(data).decode(data["bank"]["latents"][apples].float())
         seen = torch.nn.functional.normalize(bank.seen_by_guide(other.model, sprites).mean(0), dim=0)
     assert target.shape == seen.shape and torch.allclose(target, seen, atol=1e-4)
+
+
+def test_the_embedded_guide_says_which_pictures_it_guesses_for_a_prompt_it_cannot_read(guide):
+    with pytest.warns(pixray.PixrayWarning, match=r"knows no word of 'zorbly flimp'; "
+                                                  r"it steers towards its pictures of '.+'"):
+        guide.prompt_targets(["zorbly flimp"], 0.75)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # a word it knows decides the thing ("little" is read from its letters, a quarter of the words)
+        guide.prompt_targets(["a red apple", "a little green frog"], 0.75)

@@ -115,17 +115,19 @@ def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]
 
 
 @torch.no_grad()
-def picture_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel, text: str) -> torch.Tensor:
+def picture_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel,
+                   text: str) -> tuple[torch.Tensor, int, list[str]]:
     """The guide's unit embedding of the pictures of the emoji that best matches `text`: the mean over
     its drawings in the bank (one per style), each recoloured as `best_hue` chooses when the text names
     a colour. What the guide's own pictures of a thing look like to it, which a drawer can be steered
-    towards instead of (or beside) its reading of the words."""
-    entry, _ = best_entry(bank, prior, guide_path, [text], guide)
+    towards instead of (or beside) its reading of the words. Also the entry chosen and the words of
+    `text` the guide does not know (as best_entry)."""
+    entry, unknown = best_entry(bank, prior, guide_path, [text], guide)
     drawings = (bank["concepts"] == bank["concepts"][entry]).nonzero()[:, 0]
     latents = bank["latents"][drawings].float()
     degrees = torch.tensor([best_hue(prior, guide, latent[None], [text]) for latent in latents])
     sprites = hue_rotate(prior.decode(latents.to(next(prior.parameters()).device)).cpu(), degrees)
-    return F.normalize(seen_by_guide(guide, sprites).mean(0), dim=0)
+    return F.normalize(seen_by_guide(guide, sprites).mean(0), dim=0), entry, unknown
 
 
 def named_colours(prompts: list[str]) -> set[str]:
