@@ -692,20 +692,23 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
               f"{how} (small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
-# With the embedded guide the pixel drawer starts on white paper and keeps the cells the prompt does
-# not ask for white (a small guide leaves a noise start noisy; benchmarks/guide_quality.py, MODEL_CARD.md).
-# Weight 1: steered towards the guide's pictures (guide_picture_mix), 0.3 left pastel scraps around the
-# thing (hue spread 1.39 bits, 1.04 at 1, R@1 no lower); steered by the words alone 0.3 measured best.
-EMBEDDED_PIXEL_DEFAULTS = dict(init_noise="paper", custom_loss=["paper:1.0"])
+# With the embedded guide the pixel drawer starts on white paper and both it and clipdraw keep the
+# cells the prompt does not ask for white (a small guide leaves a noise start noisy;
+# benchmarks/guide_quality.py, MODEL_CARD.md). Weight 1: steered towards the guide's pictures
+# (guide_picture_mix), 0.3 left pastel scraps around the thing (pixel hue spread 1.39 bits, 1.04 at 1,
+# R@1 no lower), and clipdraw piled strokes into dark corners (R@1 coarsened 0.61, 0.73 with it).
+EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:1.0"]),
+                            "clipdraw": dict(custom_loss=["paper:1.0"])}
 
 
 def _embedded_defaults(settings: Settings, values: dict) -> None:
     from .perceptors import EMBEDDED
 
-    if settings.drawer != "pixel" or settings.init_image is not None:
+    defaults = EMBEDDED_DRAWER_DEFAULTS.get(settings.drawer)
+    if defaults is None or settings.init_image is not None:
         return
     if all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
-        for name, value in EMBEDDED_PIXEL_DEFAULTS.items():
+        for name, value in defaults.items():
             if name not in values:
                 setattr(settings, name, list(value) if isinstance(value, list) else value)
 

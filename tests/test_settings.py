@@ -174,3 +174,16 @@ def test_model_name_with_local_weights_file(tmp_path):
         parse_model_name("ViT-B-32:/no/w.pt")
     with pytest.raises(SettingsError, match=r"ViT-B-32 has no weights 'laion9'; allowed: .*openai.*random"):
         parse_model_name("ViT-B-32:laion9")
+
+
+def test_the_embedded_guide_gives_pixel_and_clipdraw_white_paper_unless_the_user_says_otherwise():
+    pixel = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "pixel"})
+    assert pixel.init_noise == "paper" and pixel.custom_loss == ["paper:1.0"]
+    clipdraw = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw"})
+    assert clipdraw.custom_loss == ["paper:1.0"]
+    own = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw",
+                   "custom_loss": "smoothness"})
+    assert own.custom_loss == ["smoothness"]
+    for other in ({"clip_models": TINY, "drawer": "pixel"}, {"clip_models": "embedded", "drawer": "line_sketch"}):
+        plain = resolve({"prompts": "a red apple", **other})
+        assert plain.custom_loss == [] and plain.init_noise != "paper"
