@@ -212,7 +212,8 @@ class EmbeddedPerceptor(Perceptor):
             data = torch.load(PRIOR_WEIGHTS, weights_only=True)
             guide = GuideModel.from_file(torch.load(self.spec.pretrained, weights_only=True))
             prior, bank = SpritePrior.from_file(data), data["bank"]
-            if bank["guide"] != fingerprint(self.spec.pretrained):  # another guide: its view of the bank, computed once
+            # another guide file than the bank was built with: its own view of the bank, computed once
+            if bank["guide"] != fingerprint(self.spec.pretrained):
                 bank = {**bank, **guide_view(prior, guide, bank), "guide": fingerprint(self.spec.pretrained)}
             self._bank = (prior, bank, guide)
         return self._bank
