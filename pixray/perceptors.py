@@ -182,22 +182,22 @@ class EmbeddedPerceptor(Perceptor):
         them (guide/bank.py: picture_target): a small contrastive model's text and picture embeddings
         lie apart, and steered towards the words alone the pixel drawer painted flat colour areas;
         towards the pictures it paints the thing's shape (MODEL_CARD.md)."""
-        words = self.encode_text(texts)
+        by_words = self.encode_text(texts)
         if picture_mix == 0:
-            return words
+            return by_words
         from .errors import warn
         from .guide.bank import picture_target
-        from .guide.model import words as words_of
+        from .guide.model import words
 
         prior, bank, guide = self._sprite_bank()
         pictures = []
         for text in texts:
             picture, entry, unknown = picture_target(bank, prior, self.spec.pretrained, guide, text)
-            if len(unknown) == len(words_of(text)):  # no word it knows: the pictures are a guess, say which
+            if len(unknown) == len(words(text)):  # no word it knows: the pictures are a guess, say which
                 warn(f"the embedded guide knows no word of {text!r}; it steers towards its pictures of "
                      f"{bank['captions'][entry]!r}")
             pictures.append(picture)
-        return F.normalize((1 - picture_mix) * words + picture_mix * torch.stack(pictures).to(words), dim=-1)
+        return F.normalize((1 - picture_mix) * by_words + picture_mix * torch.stack(pictures).to(by_words), dim=-1)
 
     def _sprite_bank(self):
         if self._bank is None:
@@ -213,8 +213,9 @@ class EmbeddedPerceptor(Perceptor):
             guide = GuideModel.from_file(torch.load(self.spec.pretrained, weights_only=True))
             prior, bank = SpritePrior.from_file(data), data["bank"]
             # another guide file than the bank was built with: its own view of the bank, computed once
-            if bank["guide"] != fingerprint(self.spec.pretrained):
-                bank = {**bank, **guide_view(prior, guide, bank), "guide": fingerprint(self.spec.pretrained)}
+            guide_print = fingerprint(self.spec.pretrained)
+            if bank["guide"] != guide_print:
+                bank = {**bank, **guide_view(prior, guide, bank), "guide": guide_print}
             self._bank = (prior, bank, guide)
         return self._bank
 
