@@ -19,10 +19,13 @@ rebuilt by `python -m pixray.guide.train --judge`) then scores the picture again
 
     python benchmarks/guide_quality.py [--drawers pixel line_sketch clipdraw sprite:0 sprite] [--iterations 100]
                                        [--limit N] [--reference] [--no-sheets] [--judge J [J ...]]
+                                       [--set KEY=VALUE ...] [--page COLOUR]
 
 A drawer written as name:N runs N iterations instead of --iterations (sprite:0 shows the sprite
 drawer's retrieval start alone, before the guide steers it). Several --judge files score the same
 pictures, a row per judge (how a judge trained otherwise would read them; the shipped one by default).
+--set passes pixray settings (transparent=true); a transparent picture is judged on a page of --page's
+colour (white by default; on grey a sprite whose thing is a clear hole in white paper shows the hole).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
+from PIL import Image, ImageColor, ImageDraw
 
 import pixray
 from pixray.guide.model import GuideModel
@@ -68,12 +71,15 @@ RESULTS = Path(__file__).parent / "results"
 SCRATCH = tempfile.mkdtemp(prefix="pixray-guide-quality-")  # the runs' own folders
 
 
-def draw(prompt: str, drawer: str, iterations: int, seed: int, extra: dict) -> tuple[torch.Tensor, float]:
+def draw(prompt: str, drawer: str, iterations: int, seed: int, extra: dict,
+         page: str = "white") -> tuple[torch.Tensor, float]:
     start = time.perf_counter()
     settings = dict(clip_models="embedded", aspect="square", pixel_size=32, size=(128, 128), iterations=iterations,
                     num_cuts=16, seed=seed, save_every=0, display_every=0, outdir=f"{SCRATCH}/%SEQ%")
-    image = pixray.run(prompt, drawer, **{**settings, **extra})
-    return pil_to_tensor(image), time.perf_counter() - start
+    image = pixray.run(prompt, drawer, **{**settings, **extra}).convert("RGBA")
+    sheet = Image.new("RGBA", image.size, page)  # a transparent sprite as a person sees it: on a page
+    sheet.alpha_composite(image)
+    return pil_to_tensor(sheet.convert("RGB")), time.perf_counter() - start
 
 
 def among_random_others(scores: torch.Tensor, true: int, others: int, draws: int, seed: int) -> float:
@@ -94,12 +100,21 @@ def coarsened(picture: torch.Tensor) -> torch.Tensor:
     return F.interpolate(pil_to_tensor(few.convert("RGB")), scale_factor=2, mode="nearest")
 
 
-def foreground_colour(picture: torch.Tensor) -> str | None:
-    """The colour word of the dominant hue among the pixels that are not near-white paper."""
+def foreground_colour(picture: torch.Tensor, page: str = "white") -> str | None:
+    """The colour word of the dominant hue among the pixels that are not near the page's colour."""
     from pixray.guide.robust import dominant_colour
 
-    alpha = ((1 - picture).abs().amax(1, keepdim=True) > 0.15).float()
+    paper = torch.tensor(ImageColor.getrgb(page), dtype=torch.float32).view(1, 3, 1, 1) / 255
+    alpha = ((paper - picture).abs().amax(1, keepdim=True) > 0.15).float()
     return dominant_colour(torch.cat([picture, alpha], 1), min_share=0.1)[0]
+
+
+def page_at_border(picture: torch.Tensor, page: str) -> float:
+    """The share of the picture's outermost ring of pixels that shows the page: a transparent sprite's
+    background is clear there, where white paper left opaque hides the page."""
+    paper = torch.tensor(ImageColor.getrgb(page), dtype=torch.float32).view(3, 1) / 255
+    ring = torch.cat([picture[0, :, 0], picture[0, :, -1], picture[0, :, 1:-1, 0], picture[0, :, 1:-1, -1]], 1)
+    return ((ring - paper).abs().amax(0) < 0.03).float().mean().item()
 
 
 def contact_sheet(pictures: list[torch.Tensor], labels: list[str], title: str, path: Path) -> None:
@@ -161,6 +176,8 @@ def main() -> None:
                         help="add a row for the retrieved emoji pictures themselves (needs the npm emoji cache)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--no-sheets", action="store_true", help="do not write contact sheets")
+    parser.add_argument("--page", default="white",
+                        help="the colour of the page a transparent picture is judged on (transparent=true)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="extra pixray settings")
     args = parser.parse_args()
     warnings.simplefilter("ignore", pixray.PixrayWarning)  # "the guide does not know 'cottage'": the table says it
@@ -179,11 +196,12 @@ def main() -> None:
           f"32x32 cells, 16 cutouts, seed {args.seed}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     extra = dict(item.split("=", 1) for item in args.set)
     if extra:
-        print(f"extra settings: {extra}")
+        print(f"extra settings: {extra}, page {args.page}")
     named_judge = len(judges) > 1
+    clear = "transparent" in extra  # a column for the share of the pictures' borders that shows the page
     print(f"| drawer | {'judge | ' if named_judge else ''}R@1 of 20, as drawn | R@1 of 20, downsampled + 16 colours | mean judge similarity "
-          "| colour words right | hue spread (bits) | s per picture |")
-    print("|---|---|---|---|---|---|---|" + ("---|" if named_judge else ""))
+          "| colour words right | hue spread (bits) | s per picture |" + (" border showing the page |" if clear else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|" if named_judge else "") + ("---|" if clear else ""))
     for row in args.drawers + (["reference"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
         iterations = int(iterations) if iterations else args.iterations
@@ -191,23 +209,27 @@ def main() -> None:
             name, draw_one = "reference: the retrieved emoji itself", reference_drawer(args.cache)
         else:
             name = f"{drawer}, {iterations} iterations"
-            draw_one = functools.partial(draw, drawer=drawer, iterations=iterations, seed=args.seed, extra=extra)
+            draw_one = functools.partial(draw, drawer=drawer, iterations=iterations, seed=args.seed, extra=extra,
+                                         page=args.page)
         pictures, seconds = [], []
         for prompt in prompts + [p for p, _ in colour_prompts]:
             image, took = draw_one(prompt)
             pictures.append(F.interpolate(image, size=(image_size,) * 2, mode="area"))
             seconds.append(took)
-        named = [foreground_colour(p) for p in pictures[len(prompts):]]
+        named = [foreground_colour(p, args.page) for p in pictures[len(prompts):]]
         colours = statistics.mean(float(n == want) for n, (_, want) in zip(named, colour_prompts))
         hues = statistics.mean(float(hue_spread(p)[0]) for p in pictures)
         for path, judge in judges.items():
             raw, coarse, similarity = judge_row(judge, texts[path], pictures[:len(prompts)])
             print(f"| {name} | {path.stem + ' | ' if named_judge else ''}{raw:.2f} | {coarse:.2f} | {similarity:.3f} "
-                  f"| {colours:.2f} | {hues:.2f} | {statistics.mean(seconds):.1f} |", flush=True)
+                  f"| {colours:.2f} | {hues:.2f} | {statistics.mean(seconds):.1f} |"
+                  + (f" {statistics.mean(page_at_border(p, args.page) for p in pictures):.2f} |" if clear else ""),
+                  flush=True)
         if not args.no_sheets:
             labels = prompts + [f"{p} ({n or 'grey'})" for (p, _), n in zip(colour_prompts, named)]
             contact_sheet(pictures, labels, f"{name}: paraphrased prompts, then colour words (the colour found)",
-                          RESULTS / f"guide_{drawer}{'_' + str(iterations) if ':' in row else ''}.png")
+                          RESULTS / f"guide_{drawer}{'_' + str(iterations) if ':' in row else ''}"
+                                    f"{''.join(f'_{k}' for k in extra)}{'' if args.page == 'white' else '_' + args.page}.png")
 
 
 if __name__ == "__main__":

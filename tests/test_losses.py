@@ -88,6 +88,29 @@ def test_soft_palette_mode_adds_the_loss_and_pulls_colours_onto_the_palette(quic
     assert distance() < before
 
 
+def test_paper_is_white_and_for_a_transparent_picture_clear():
+    red = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1).expand(1, 3, 2, 2)
+    assert loss("paper")(ctx(torch.ones(1, 3, 2, 2))) == 0
+    assert loss("paper")(ctx(red)).item() == pytest.approx(2 / 3)
+    # transparent: what the prompt does not ask for is clear, whatever colour a clear cell holds
+    half = torch.tensor([[1.0, 0.0], [0.0, 0.5]]).view(1, 1, 2, 2)
+    assert loss("paper")(LossContext(red, 0, 10, None, alpha=torch.zeros(1, 1, 2, 2))) == 0
+    assert loss("paper")(LossContext(torch.ones(1, 3, 2, 2), 0, 10, None, alpha=half)).item() == pytest.approx(1.25 / 4)
+
+
+def test_a_transparent_run_keeps_its_background_clear_not_white(quick):
+    """Steered with white paper as the blank, a transparent sprite's surroundings stayed opaque white
+    and the thing itself was cut out of them as a clear hole (MODEL_CARD.md)."""
+    session = Session(resolve({**quick, "prompts": "x:0", "transparent": True, "custom_loss": "paper:1",
+                               "iterations": 10}))
+    assert session._losses(first=True)["paper"].item() == pytest.approx(
+        session.drawer.synth()[:, 3].square().mean().item(), rel=1e-5)
+    before = session.drawer.synth()[:, 3].mean().item()
+    for _ in range(10):
+        session.step()
+    assert session.drawer.synth()[:, 3].mean().item() < before - 0.2
+
+
 def test_custom_loss_alone_changes_the_picture_its_way(quick):
     session = Session(resolve({**quick, "prompts": "x:0", "custom_loss": "symmetry:5"}))
     image = session.drawer.synth().detach()

@@ -15,6 +15,7 @@ class LossContext:
     iterations: int
     palette: torch.Tensor | None     # (K,3) in [0,1] when a palette is set
     tile: bool = False               # the picture wraps around: neighbours cross the borders
+    alpha: torch.Tensor | None = None  # (1,1,H,W) opacity in [0,1] when the picture is transparent
 
 
 class Loss:
