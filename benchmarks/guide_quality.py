@@ -100,21 +100,24 @@ def coarsened(picture: torch.Tensor) -> torch.Tensor:
     return F.interpolate(pil_to_tensor(few.convert("RGB")), scale_factor=2, mode="nearest")
 
 
+def page_colour(page: str) -> torch.Tensor:
+    """(3,1) RGB in [0,1] of a colour name such as "white" or "grey"."""
+    return torch.tensor(ImageColor.getrgb(page), dtype=torch.float32).view(3, 1) / 255
+
+
 def foreground_colour(picture: torch.Tensor, page: str = "white") -> str | None:
     """The colour word of the dominant hue among the pixels that are not near the page's colour."""
     from pixray.guide.robust import dominant_colour
 
-    paper = torch.tensor(ImageColor.getrgb(page), dtype=torch.float32).view(1, 3, 1, 1) / 255
-    alpha = ((paper - picture).abs().amax(1, keepdim=True) > 0.15).float()
+    alpha = ((page_colour(page)[None, :, :, None] - picture).abs().amax(1, keepdim=True) > 0.15).float()
     return dominant_colour(torch.cat([picture, alpha], 1), min_share=0.1)[0]
 
 
 def page_at_border(picture: torch.Tensor, page: str) -> float:
     """The share of the picture's outermost ring of pixels that shows the page: a transparent sprite's
     background is clear there, where white paper left opaque hides the page."""
-    paper = torch.tensor(ImageColor.getrgb(page), dtype=torch.float32).view(3, 1) / 255
     ring = torch.cat([picture[0, :, 0], picture[0, :, -1], picture[0, :, 1:-1, 0], picture[0, :, 1:-1, -1]], 1)
-    return ((ring - paper).abs().amax(0) < 0.03).float().mean().item()
+    return ((ring - page_colour(page)).abs().amax(0) < 0.03).float().mean().item()
 
 
 def contact_sheet(pictures: list[torch.Tensor], labels: list[str], title: str, path: Path) -> None:
