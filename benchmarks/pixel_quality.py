@@ -172,7 +172,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", nargs="*", default=[], help="only rows whose name contains one of these")
-    parser.add_argument("--grid-sprites", type=int, default=12)
+    parser.add_argument("--grid-sprites", type=int, default=12, help="sprites for part 2 (0: skip it, as --skip-grid)")
     parser.add_argument("--skip-finish", action="store_true")
     parser.add_argument("--skip-grid", action="store_true")
     parser.add_argument("--no-sheets", action="store_true")
@@ -180,7 +180,7 @@ def main() -> None:
     warnings.simplefilter("ignore", pixray.PixrayWarning)
     if not args.skip_finish:
         finish_table(args)
-    if not args.skip_grid:
+    if not args.skip_grid and args.grid_sprites > 0:
         grid_table(args)
 
 
