@@ -4,6 +4,7 @@ Part 1, the finish: the default offline run (sprite drawer, quality draft, as th
 command) and the pixel drawer (32x32 cells, 100 iterations), on the held-out paraphrased prompts of
 benchmarks/guide_quality.py, with free colours (colors=0, no cleanup: what runs wrote before) and with
 the finish in its variants. Per row: colours, orphan ratio (cells with no same-coloured 4-neighbour),
+specks (orphans that stand out from every neighbour: stipple, not the next shade of a gradient),
 half-transparent cells, jaggies (pixray.metrics), the judge's R@1 of 20 and mean similarity to the true
 prompt (the independent judge of benchmarks/data/judge.pt), and seconds per picture. Rows with a fixed
 palette compare the hard (straight-through) and Gumbel-softmax parametrisations.
@@ -49,9 +50,18 @@ ROWS = {
     "default, free colours (before)": {**DEFAULT_RUN, **FREE},
     "default, 16 colours fitted during the run + cleanup": {**DEFAULT_RUN, "colors_fit": "during"},
     "default, 16 colours fitted at the end + cleanup (now)": DEFAULT_RUN,
+    "default, pico8 soft (before: the default palette_mode)": {**DEFAULT_RUN, "palette": "pico8",
+                                                               "palette_mode": "soft"},
+    "default, pico8 at the export (now: the default)": {**DEFAULT_RUN, "palette": "pico8"},
     "pixel, free colours": {**PIXEL_RUN, **FREE},
     "pixel, 16 colours during + cleanup": {**PIXEL_RUN, "colors_fit": "during"},
     "pixel, 16 colours at the end + cleanup (now)": PIXEL_RUN,
+    "pixel, pico8 soft (before: the default palette_mode)": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "soft"},
+    "pixel, pico8 soft, palette_weight 0.3": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "soft",
+                                              "palette_weight": 0.3},
+    "pixel, pico8 soft, palette_weight 0.1": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "soft",
+                                              "palette_weight": 0.1},
+    "pixel, pico8 at the export (now: the default)": {**PIXEL_RUN, "palette": "pico8"},
     "pixel, pico8 hard (straight-through)": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "hard"},
     "pixel, pico8 gumbel-softmax": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "gumbel"},
 }
@@ -89,9 +99,9 @@ def finish_table(args) -> None:
         texts = judge.encode_text(prompts)
     print(f"{len(prompts)} paraphrased prompts, seed {args.seed}; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    print("| run | colours (mean / max) | orphan ratio (mean / max) | half-transparent | jaggies (mean) "
-          "| judge R@1 of 20 | judge similarity | s per picture |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| run | colours (mean / max) | orphan ratio (mean / max) | specks (mean / max) | half-transparent "
+          "| jaggies (mean) | judge R@1 of 20 | judge similarity | s per picture |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, settings in ROWS.items():
         if args.rows and not any(part in name for part in args.rows):
             continue
@@ -99,8 +109,9 @@ def finish_table(args) -> None:
         hits, similarity = judge_scores(judge, texts, sprites)
         colours = [m["colors"] for m in metrics]
         orphans = [m["orphan_ratio"] for m in metrics]
+        specks = [m["speckle_ratio"] for m in metrics]
         print(f"| {name} | {statistics.mean(colours):.1f} / {max(colours)} | {statistics.mean(orphans):.3f} / "
-              f"{max(orphans):.3f} | {sum(m['partial_alpha'] for m in metrics)} | "
+              f"{max(orphans):.3f} | {statistics.mean(specks):.3f} / {max(specks):.3f} | {sum(m['partial_alpha'] for m in metrics)} | "
               f"{statistics.mean(m['jaggies'] for m in metrics):.1f} | {hits:.2f} | {similarity:.3f} | "
               f"{statistics.mean(seconds):.1f} |", flush=True)
         if not args.no_sheets:

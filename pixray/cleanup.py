@@ -18,6 +18,10 @@ DETAIL_CONTRAST = 0.25
 # Neighbours that must agree for a lone pixel's surrounding to count as uniform.
 UNIFORM_NEIGHBOURS = 6
 PASSES = 3
+# A speck lies in stipple when at least this many other specks are within two cells of it: the loop
+# mixing two palette colours cell by cell where it wanted one between them (palette_mode hard or gumbel,
+# or a soft palette pulled in late). An eye, a star or a button has few such neighbours.
+STIPPLE_NEIGHBOURS = 2
 
 _EIGHT = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
 
@@ -68,6 +72,55 @@ def remove_strays(indices: np.ndarray, opaque: np.ndarray | None, palette: np.nd
         if not changed:
             break
     return _split(labels, indices, opaque)
+
+
+def _at(labels: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """labels shifted: each cell sees its neighbour at (dy, dx); outside the picture is -2."""
+    reach = max(abs(dy), abs(dx))
+    padded = np.pad(labels, reach, constant_values=-2)
+    h, w = labels.shape
+    return padded[reach + dy:reach + dy + h, reach + dx:reach + dx + w]
+
+
+def remove_stipple(indices: np.ndarray, opaque: np.ndarray | None, palette: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flatten stipple: a speck (no same-coloured 4-neighbour, and not on a diagonal line of three or more
+    cells of its colour) with at least STIPPLE_NEIGHBOURS other specks within two cells, or within two
+    cells of such a speck, takes the commonest colour of its 4-neighbours (ties: the one closest to it).
+    Diagonal lines and lone details (an eye, a pair of eyes) stay; every speck is judged on the picture
+    as it was, in one pass."""
+    lab = srgb_to_oklab(np.asarray(palette, dtype=np.float64) / 255)
+    labels = _labels(indices, opaque)
+    h, w = labels.shape
+
+    def same(dy, dx):
+        return _at(labels, dy, dx) == labels
+
+    orphan = ~(same(-1, 0) | same(1, 0) | same(0, -1) | same(0, 1))
+    on_line = np.zeros(labels.shape, bool)
+    for dy, dx in ((1, 1), (1, -1)):
+        ahead, behind = same(dy, dx), same(-dy, -dx)
+        on_line |= (ahead & behind) | (ahead & same(2 * dy, 2 * dx)) | (behind & same(-2 * dy, -2 * dx))
+    speck = orphan & ~on_line
+    def within_two(cells):
+        padded = np.pad(cells.astype(np.int64), 2)
+        return sum(padded[2 + dy:2 + dy + h, 2 + dx:2 + dx + w] for dy in range(-2, 3) for dx in range(-2, 3))
+
+    core = speck & (within_two(speck) - speck >= STIPPLE_NEIGHBOURS)
+    stipple = speck & (within_two(core) > 0)   # and the specks at its edge
+    around = np.stack([_at(labels, dy, dx) for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))])
+    result = labels.copy()
+    for y, x in zip(*np.nonzero(stipple)):
+        values = around[:, y, x]
+        choices, counts = np.unique(values[values != -2], return_counts=True)
+        best = choices[counts == counts.max()]
+        here = labels[y, x]
+        if len(best) > 1 and here != TRANSPARENT:
+            visible = best[best != TRANSPARENT]
+            if len(visible):
+                best = visible[np.argsort(((lab[visible] - lab[here]) ** 2).sum(1), kind="stable")]
+        result[y, x] = best[0]
+    return _split(result, indices, opaque)
 
 
 def _stands_out(here: int, around: int, lab: np.ndarray) -> bool:

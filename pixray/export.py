@@ -78,11 +78,12 @@ def choose_palette(settings, sprite: Image.Image | None) -> Palette | None:
 
 
 def _finish_cells(indices: np.ndarray, opaque: np.ndarray | None, colors: np.ndarray, settings):
-    """The cleanup pass on the sprite's palette indices: backdrop, stray pixels, outline."""
+    """The cleanup pass on the sprite's palette indices: backdrop, stipple, stray pixels, outline."""
     if settings.background == "remove":
         backdrop = cleanup.background_mask(indices, opaque)
         opaque = ~backdrop if opaque is None else opaque & ~backdrop
     if settings.cleanup and settings.dither == "none":
+        indices, opaque = cleanup.remove_stipple(indices, opaque, colors)
         indices, opaque = cleanup.remove_strays(indices, opaque, colors)
     if settings.outline is not None and opaque is not None and opaque.any():
         ring = cleanup.outline_mask(opaque)

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .image_files import has_alpha
+from .quantize import srgb_to_oklab
 
 
 # A grid is believed when its best offset explains the picture much better than a typical offset of the
@@ -34,6 +35,10 @@ MIN_CELLS_PER_SIDE = 4
 # What `pixray lint` warns about (the targets of pixel art, not of paintings).
 MAX_COLORS = 32
 MAX_ORPHAN_RATIO = 0.15
+MAX_SPECKLE_RATIO = 0.02
+# An orphan this far (OKLab) from every 4-neighbour stands out: a speck of another colour, not the next
+# shade of a gradient (neighbouring shades of a 16-colour sprite are ~0.03-0.08 apart; red on yellow 0.3).
+SPECKLE_CONTRAST = 0.12
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Metrics:
     offset: tuple[int, int]
     colors: int                # distinct colours of the visible pixels
     orphan_ratio: float        # visible cells with no same-coloured 4-neighbour
+    speckle_ratio: float       # orphans that stand out from every 4-neighbour (stipple, specks)
     partial_alpha: int         # cells with 0 < alpha < 255
     jaggies: int               # L-shaped corner pixels on 1-pixel lines ("doubles")
     mixed_cells: float | None  # runs of one colour whose length is not a whole number of cells (None: too
@@ -64,6 +70,9 @@ class Metrics:
         if self.orphan_ratio > MAX_ORPHAN_RATIO:
             found.append(f"{self.orphan_ratio:.0%} of the cells are orphans, with no same-coloured neighbour "
                          f"(at most {MAX_ORPHAN_RATIO:.0%}; try cleanup)")
+        if self.speckle_ratio > MAX_SPECKLE_RATIO:
+            found.append(f"{self.speckle_ratio:.0%} of the cells are specks of a colour none of their neighbours "
+                         f"is near (at most {MAX_SPECKLE_RATIO:.0%}; stipple or noise)")
         if self.partial_alpha:
             found.append(f"{self.partial_alpha} half-transparent pixels (alpha between 0 and 255)")
         if self.mixed_cells:
@@ -201,6 +210,22 @@ def orphan_ratio(labels: np.ndarray) -> float:
     return float((~same & visible).sum() / max(visible.sum(), 1))
 
 
+def speckle_ratio(rgba: np.ndarray) -> float:
+    """Share of visible cells that differ by at least SPECKLE_CONTRAST (OKLab) from each 4-neighbour, or
+    whose neighbours are all clear: the specks and stipple a person sees, where orphans of a soft gradient
+    (the next shade along) are not."""
+    lab = srgb_to_oklab(rgba[..., :3].astype(np.float64) / 255)
+    visible = rgba[..., 3] > 0
+    h, w = visible.shape
+    lab_pad = np.pad(lab, ((1, 1), (1, 1), (0, 0)))
+    visible_pad = np.pad(visible, 1)
+    near = np.zeros((h, w), bool)
+    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        distance = np.sqrt(((lab_pad[dy:dy + h, dx:dx + w] - lab) ** 2).sum(-1))
+        near |= visible_pad[dy:dy + h, dx:dx + w] & (distance < SPECKLE_CONTRAST)
+    return float((visible & ~near).sum() / max(visible.sum(), 1))
+
+
 def count_jaggies(labels: np.ndarray) -> int:
     """Pixels that are the corner of an 'L' step on a 1-pixel line ("doubles"): exactly two same-coloured
     4-neighbours, one vertical and one horizontal, the pixel between them (diagonally) of another colour,
@@ -250,6 +275,7 @@ def measure(image: Image.Image) -> Metrics:
     colors = len(np.unique(labels[visible])) if visible.any() else 0
     return Metrics(width=sprite.shape[1], height=sprite.shape[0], cell=grid.cell, offset=grid.offset,
                    colors=colors, orphan_ratio=round(orphan_ratio(labels), 4),
+                   speckle_ratio=round(speckle_ratio(sprite), 4),
                    partial_alpha=int(((sprite[..., 3] > 0) & (sprite[..., 3] < 255)).sum()),
                    jaggies=count_jaggies(labels), mixed_cells=_rounded(mixed_cell_ratio(_labels(rgba), grid.cell)))
 
@@ -263,8 +289,8 @@ def report(path: str, metrics: Metrics) -> str:
     grid = (f"{metrics.cell}-pixel cells at offset {metrics.offset[0]},{metrics.offset[1]}"
             if metrics.cell > 1 else "no upscaling found (one pixel per cell)")
     lines = [f"{path}: {metrics.width}x{metrics.height} cells ({grid})",
-             f"  colours {metrics.colors}, orphans {metrics.orphan_ratio:.1%}, half-transparent "
-             f"{metrics.partial_alpha}, jaggies {metrics.jaggies}"
+             f"  colours {metrics.colors}, orphans {metrics.orphan_ratio:.1%}, specks {metrics.speckle_ratio:.1%}, "
+             f"half-transparent {metrics.partial_alpha}, jaggies {metrics.jaggies}"
              + ("" if metrics.mixed_cells is None else f", mixed cells {metrics.mixed_cells:.1%}")]
     warnings = metrics.warnings()
     lines += [f"  warning: {w}" for w in warnings] or ["  ok: reads as pixel art"]

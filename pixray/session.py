@@ -110,7 +110,7 @@ class Session:
                              and settings.colors_fit == "during")
         self.custom_losses = build_losses(settings, losses)  # losses: add_custom_loss's, beside the built-in
         self.filters = build_filters(settings, self.generator)
-        if ((self.palette is not None or self.fits_palette) and settings.palette_mode == "soft"
+        if (((self.palette is not None and settings.palette_mode == "soft") or self.fits_palette)
                 and settings.palette_weight > 0
                 and not any(isinstance(loss, PaletteLoss) for loss in self.custom_losses)):
             self.custom_losses.append(PaletteLoss(settings, settings.palette_weight))

@@ -381,11 +381,11 @@ class Settings:
                            "limit colours: a name (pico8, nes, gameboy, cga, ega, c64, 1bit, grayscaleN), "
                            "a .hex/.gpl/.pal/.act file, an image ('photo.png\\16'), or pixray's DSL "
                            "('red->rust\\8;[black,#ff0000]')")
-    palette_mode: str = setting("soft", str, "palette",
-                                "soft: free colours pulled onto the palette by an annealed loss; hard: every "
-                                "cell is a palette colour throughout (pixel drawer); gumbel: each cell a "
-                                "Gumbel-softmax mix of palette colours, annealed to one (pixel drawer); export: "
-                                "only at the end",
+    palette_mode: str = setting("export", str, "palette",
+                                "export: free colours, mapped onto the palette at the end; soft: free colours "
+                                "pulled onto the palette by an annealed loss; hard: every cell is a palette "
+                                "colour throughout (pixel drawer); gumbel: each cell a Gumbel-softmax mix of "
+                                "palette colours, annealed to one (pixel drawer)",
                                 choices=PALETTE_MODES)
     palette_weight: float = setting(1.0, _number(float), "palette", "weight of the soft palette loss",
                                     minimum=0.0)
@@ -894,7 +894,7 @@ def resolve(values: dict, losses: dict | None = None, announce: bool = True) -> 
     if settings.palette_mode in ("hard", "gumbel") and not drawer.supports_hard_palette:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} does not work with drawer "
                             f"{settings.drawer!r}; allowed: soft, export")
-    if "palette_mode" in values and settings.palette_mode != "soft" and settings.palette is None:
+    if "palette_mode" in values and settings.palette_mode in ("hard", "gumbel") and settings.palette is None:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} needs a palette")
     if settings.overlay_image is not None and not drawer.supports_reapply:
         raise SettingsError(f"setting 'overlay_image': drawer {settings.drawer!r} cannot redraw itself from a "

@@ -10,10 +10,10 @@ import torch
 from PIL import Image, ImageFilter
 
 import pixray
-from pixray.cleanup import background_mask, outline_mask, remove_strays
+from pixray.cleanup import background_mask, outline_mask, remove_stipple, remove_strays
 from pixray.cli import main
 from pixray.errors import SettingsError
-from pixray.metrics import count_jaggies, detect_grid, measure, orphan_ratio
+from pixray.metrics import count_jaggies, detect_grid, measure, orphan_ratio, speckle_ratio
 from pixray.palette_fit import fit_palette
 from pixray.palettes import load_palette
 from pixray.pixelation import pixelate
@@ -150,6 +150,32 @@ def test_cleanup_keeps_lines_and_eyes_and_removes_specks():
                           np.delete(face.ravel(), [7 * 9 + 2, 6 * 9 + 7]))
 
 
+def test_stipple_is_flattened_but_diagonal_lines_and_a_lone_eye_stay():
+    field = np.full((14, 14), 4)        # red
+    specks = [(y, x + y % 4) for y in (1, 3, 5) for x in (1, 5, 9)]
+    for y, x in specks:
+        field[y, x] = 1                 # yellow cells every other row through the red, none touching: stipple
+    for i in range(4):
+        field[7 + i, 6 + i] = 0         # a 1-pixel dark diagonal line, four cells
+    field[9, 1] = 0                     # an eye, alone, far from the stipple
+    cleaned, _ = remove_stipple(field, None, PALETTE)
+    assert all(cleaned[y, x] == 4 for y, x in specks)
+    assert all(cleaned[7 + i, 6 + i] == 0 for i in range(4)) and cleaned[9, 1] == 0
+    unchanged = np.ones(field.shape, bool)
+    unchanged[tuple(np.array(specks).T)] = False
+    assert np.array_equal(cleaned[unchanged], field[unchanged])
+
+
+def test_specks_count_orphans_that_stand_out_not_the_next_shade():
+    ramp = np.repeat(np.arange(8)[None] * 6 + 100, 8, 0)          # grey shades 6 levels apart, in columns
+    shades = np.stack([ramp] * 3, -1).astype(np.uint8)
+    shades[3, 3] = shades[3, 4]                                     # the next shade along: no speck
+    alpha = np.full((8, 8, 1), 255, np.uint8)
+    assert speckle_ratio(np.concatenate([shades, alpha], -1)) == 0
+    shades[5, 5] = (255, 255, 0)                                    # yellow among greys: a speck
+    assert speckle_ratio(np.concatenate([shades, alpha], -1)) == pytest.approx(1 / 64)
+
+
 def test_background_removal_and_outline():
     sprite = np.full((8, 8), 3)        # white paper
     sprite[2:6, 2:6] = 4                # a red block
@@ -262,7 +288,8 @@ def test_lint_passes_clean_pixel_art_and_flags_noise(tmp_path, capsys):
     assert "4-pixel cells" in capsys.readouterr().out
     assert main(["lint", "--json", str(tmp_path / "noise.png")]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["colors"] > 500 and report["orphan_ratio"] > 0.9 and len(report["warnings"]) == 2
+    assert report["colors"] > 500 and report["orphan_ratio"] > 0.9 and report["speckle_ratio"] > 0.5
+    assert len(report["warnings"]) == 3
     assert main(["lint", str(tmp_path / "missing.png")]) == 2
 
 

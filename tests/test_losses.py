@@ -77,7 +77,8 @@ def test_palette_loss_is_zero_on_palette_colours_and_anneals():
 
 def test_soft_palette_mode_adds_the_loss_and_pulls_colours_onto_the_palette(quick):
     quiet = {**quick, "prompts": "x:0", "palette": "1bit", "palette_weight": 5.0, "iterations": 10}
-    session = Session(resolve(quiet))
+    assert Session(resolve(quiet)).custom_losses == []   # the default maps onto the palette only at the end
+    session = Session(resolve({**quiet, "palette_mode": "soft"}))
     def distance():
         cells = session.drawer.cells.detach()
         return torch.minimum(cells, 1 - cells).mean().item()
