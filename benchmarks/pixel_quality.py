@@ -53,6 +53,8 @@ ROWS = {
     "default, pico8 soft (before: the default palette_mode)": {**DEFAULT_RUN, "palette": "pico8",
                                                                "palette_mode": "soft"},
     "default, pico8 at the export (now: the default)": {**DEFAULT_RUN, "palette": "pico8"},
+    "default, gameboy by nearest colour (before)": {**DEFAULT_RUN, "palette": "gameboy", "palette_space": "oklab"},
+    "default, gameboy by lightness (now: auto)": {**DEFAULT_RUN, "palette": "gameboy"},
     "pixel, free colours": {**PIXEL_RUN, **FREE},
     "pixel, 16 colours during + cleanup": {**PIXEL_RUN, "colors_fit": "during"},
     "pixel, 16 colours at the end + cleanup (now)": PIXEL_RUN,
@@ -62,6 +64,8 @@ ROWS = {
     "pixel, pico8 soft, palette_weight 0.1": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "soft",
                                               "palette_weight": 0.1},
     "pixel, pico8 at the export (now: the default)": {**PIXEL_RUN, "palette": "pico8"},
+    "pixel, gameboy by nearest colour (before)": {**PIXEL_RUN, "palette": "gameboy", "palette_space": "oklab"},
+    "pixel, gameboy by lightness (now: auto)": {**PIXEL_RUN, "palette": "gameboy"},
     "pixel, pico8 hard (straight-through)": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "hard"},
     "pixel, pico8 gumbel-softmax": {**PIXEL_RUN, "palette": "pico8", "palette_mode": "gumbel"},
 }

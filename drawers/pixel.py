@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from pixray.images import tensor_to_pil
 from pixray.palettes import load_palette
-from pixray.quantize import to_space
+from pixray.quantize import resolve_space, stretch_lightness, to_space
 
 from .base import Drawer, DrawerOutput
 
@@ -133,9 +133,12 @@ class PixelDrawer(Drawer):
     def _palette_distances(self, colors: torch.Tensor) -> torch.Tensor:
         """(1,3,h,w) colours → (1,K,h,w) squared distances to the palette in `palette_space`, so the
         start picks the colour the export would pick."""
-        space = self.settings.palette_space
+        rgb = self.palette.cpu().double().numpy()
+        space = resolve_space(self.settings.palette_space, (rgb * 255).round())
         cells = to_space(colors[0].permute(1, 2, 0).double().numpy(), space)           # (h,w,3)
-        palette = to_space(self.palette.cpu().double().numpy(), space)                 # (K,3)
+        palette = to_space(rgb, space)                                                 # (K,3)
+        if space == "lightness":
+            cells = stretch_lightness(cells, palette)
         distances = ((cells[None] - palette[:, None, None]) ** 2).sum(-1)              # (K,h,w)
         return torch.from_numpy(distances).float()[None]
 

@@ -124,7 +124,7 @@ def _add_pixelate_command(commands) -> None:
     sub.add_argument("--palette", help="palette name, file or DSL (default: colours of the image)")
     sub.add_argument("--colors", type=int, default=16, help="colours taken from the image when no palette")
     sub.add_argument("--dither", choices=DITHERS, default="none")
-    sub.add_argument("--palette_space", "--palette-space", choices=SPACES, default="oklab")
+    sub.add_argument("--palette_space", "--palette-space", choices=SPACES, default="auto")
     sub.add_argument("--scale", type=int, help="integer upscale of OUT (default: back to about the input size)")
     sub.add_argument("--cleanup", action="store_true", help="recolour lone stray pixels")
     sub.add_argument("--overwrite", action="store_true", help="replace existing output files")

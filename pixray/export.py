@@ -14,7 +14,7 @@ from . import cleanup
 from .drawers import DrawerOutput
 from .palette_fit import fit_palette
 from .palettes import Palette, load_palette, parse_color
-from .quantize import nearest, quantize, to_space
+from .quantize import nearest, quantize, resolve_space, to_space
 
 
 def upscale_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -49,11 +49,11 @@ def indexed_image(indices: np.ndarray, colors: np.ndarray, opaque: np.ndarray | 
     return Image.fromarray(np.dstack([rgb, np.where(opaque, 255, 0).astype(np.uint8)]), "RGBA")
 
 
-def palette_indices(image: Image.Image, palette: Palette, dither: str = "none", space: str = "oklab"):
+def palette_indices(image: Image.Image, palette: Palette, dither: str = "none", space: str = "auto"):
     """Exact quantisation of an RGB(A) image: (indices, opaque mask or None), both (H,W)."""
     rgba = np.asarray(image.convert("RGBA" if image.mode == "RGBA" else "RGB"))
-    indices = quantize(rgba[..., :3], palette.array(), dither, space)
-    return indices, (rgba[..., 3] >= 128 if rgba.shape[2] == 4 else None)
+    opaque = rgba[..., 3] >= 128 if rgba.shape[2] == 4 else None
+    return quantize(rgba[..., :3], palette.array(), dither, space, visible=opaque), opaque
 
 
 def used_palette(indices: np.ndarray, opaque: np.ndarray | None, palette: Palette) -> Palette:
@@ -77,7 +77,7 @@ def choose_palette(settings, sprite: Image.Image | None) -> Palette | None:
     return Palette(tuple(map(tuple, colors)), f"{len(colors)} colours")
 
 
-def _finish_cells(indices: np.ndarray, opaque: np.ndarray | None, colors: np.ndarray, settings):
+def _finish_cells(indices: np.ndarray, opaque: np.ndarray | None, colors: np.ndarray, settings, space: str):
     """The cleanup pass on the sprite's palette indices: backdrop, stipple, stray pixels, outline."""
     if settings.background == "remove":
         backdrop = cleanup.background_mask(indices, opaque)
@@ -90,8 +90,9 @@ def _finish_cells(indices: np.ndarray, opaque: np.ndarray | None, colors: np.nda
         if settings.outline == "auto":
             shade = cleanup.darkest(colors, np.unique(indices[opaque]))
         else:
-            shade = int(nearest(to_space(np.array([parse_color(settings.outline)]) / 255, settings.palette_space),
-                                to_space(colors / 255, settings.palette_space))[0])
+            space = resolve_space(space, colors)
+            shade = int(nearest(to_space(np.array([parse_color(settings.outline)]) / 255, space),
+                                to_space(colors / 255, space))[0])
         indices, opaque = np.where(ring, shade, indices), opaque | ring
     return indices, opaque
 
@@ -106,9 +107,11 @@ def finalize(output: DrawerOutput, settings) -> DrawerOutput:
                        sprite=binary_alpha(output.sprite) if output.sprite is not None else None)
     colors = palette.array()
     base = output.sprite if output.sprite is not None else output.image
-    indices, opaque = palette_indices(base, palette, settings.dither, settings.palette_space)
+    # auto maps onto a ramp by lightness only when the ramp is the user's; fitted colours are the picture's own
+    space = "oklab" if settings.palette is None and settings.palette_space == "auto" else settings.palette_space
+    indices, opaque = palette_indices(base, palette, settings.dither, space)
     if output.sprite is not None:
-        indices, opaque = _finish_cells(indices, opaque, colors, settings)
+        indices, opaque = _finish_cells(indices, opaque, colors, settings, space)
     sprite = indexed_image(indices, colors, opaque) if output.sprite is not None else None
     if base.size != output.image.size:
         if output.cell_map is not None:

@@ -46,7 +46,7 @@ def _grid(image: Image.Image, pixel_size) -> tuple[int, int]:
 
 
 def pixelate(image, pixel_size="auto", palette: str | Palette | None = None, dither: str = "none",
-             colors: int = 16, scale: int | None = None, palette_space: str = "oklab",
+             colors: int = 16, scale: int | None = None, palette_space: str = "auto",
              cleanup: bool = False) -> PixelArt:
     """Turn `image` (path or PIL) into pixel art `pixel_size` cells wide (or (w, h) cells).
 
@@ -85,7 +85,9 @@ def pixelate(image, pixel_size="auto", palette: str | Palette | None = None, dit
         merged = merge_close(pixels, SAME_COLOR) if grid is not None and grid.cell > 1 else None
         found = merged if merged is not None and len(merged) <= colors else fit_palette(pixels, colors)
         chosen = Palette(tuple(map(tuple, found)), f"{len(found)} colours")
-    indices, _ = palette_indices(small, chosen, dither, palette_space)
+    # auto maps onto a ramp by lightness only when the ramp is the user's; fitted colours are the picture's own
+    space = "oklab" if palette is None and palette_space == "auto" else palette_space
+    indices, _ = palette_indices(small, chosen, dither, space)
     if cleanup:
         indices, _ = remove_strays(indices, None, chosen.array())
     factor = scale or (grid.cell if grid is not None and grid.cell > 1 else

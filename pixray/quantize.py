@@ -1,4 +1,5 @@
-"""Exact quantisation to a palette, with dithering, in a perceptual colour space (OKLab by default).
+"""Exact quantisation to a palette, with dithering, in a perceptual colour space (OKLab by default; by
+lightness for a ramp of shades such as the Game Boy's).
 
 Every pixel of the result is a palette colour: `quantize` returns palette indices, so exactness
 holds by construction. Dithering works on whatever it is given; for pixel art pass the native
@@ -10,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 DITHERS = ("none", "floyd-steinberg", "atkinson", "bayer2", "bayer4", "bayer8")
-SPACES = ("oklab", "rgb")
+SPACES = ("auto", "oklab", "rgb", "lightness")
+# A palette whose colours all lie this close (OKLab a,b) to their mean hue is a ramp of shades of one
+# colour (Game Boy greens, greys, 1-bit; c64's 16 colours spread 0.14, pico8's 0.26). Nearest colour
+# maps a picture onto a ramp by whichever shade is least far off in hue as well, so a light green frog
+# on white paper takes the paper's shade and vanishes; a Game Boy conversion maps lightness instead.
+RAMP_SPREAD = 0.08
 
 # Error-diffusion kernels: (dy, dx, share of the error).
 _KERNELS = {
@@ -33,8 +39,41 @@ def srgb_to_oklab(rgb: np.ndarray) -> np.ndarray:
                            [-0.0040720468, 0.4505937099, -0.8086757660]])
 
 
+def is_ramp(palette: np.ndarray) -> bool:
+    """Are the (K,3) uint8 palette's colours shades of one hue (or greys)?"""
+    ab = srgb_to_oklab(np.asarray(palette, dtype=np.float64) / 255)[:, 1:]
+    return bool(np.sqrt(((ab - ab.mean(0)) ** 2).sum(1)).max() <= RAMP_SPREAD)
+
+
+def resolve_space(space: str, palette: np.ndarray) -> str:
+    """auto → lightness for a ramp of shades, else oklab."""
+    if space != "auto":
+        return space
+    return "lightness" if is_ramp(palette) else "oklab"
+
+
 def to_space(rgb01: np.ndarray, space: str) -> np.ndarray:
-    return srgb_to_oklab(rgb01) if space == "oklab" else np.asarray(rgb01, dtype=np.float64)
+    """(...,3) sRGB in [0,1] → (...,3) coordinates whose squared distances choose the nearest colour;
+    lightness keeps three columns (L, 0, 0) so dithering works alike. `space` must be resolved."""
+    if space == "rgb":
+        return np.asarray(rgb01, dtype=np.float64)
+    lab = srgb_to_oklab(rgb01)
+    return lab * np.array([1.0, 0.0, 0.0]) if space == "lightness" else lab
+
+
+def stretch_lightness(pixels: np.ndarray, pal: np.ndarray, visible: np.ndarray | None = None) -> np.ndarray:
+    """Lightness coordinates of a picture with its range (of the visible pixels) stretched onto the
+    palette's, so its lightest and darkest parts use the ramp's ends."""
+    values = pixels[..., 0] if visible is None else pixels[..., 0][visible]
+    if not values.size:
+        return pixels
+    low, high = values.min(), values.max()  # not percentiles: a sprite and its enlargement map alike
+    if high - low < 1e-6:
+        return pixels
+    top, bottom = pal[:, 0].max(), pal[:, 0].min()
+    stretched = pixels.copy()
+    stretched[..., 0] = np.clip((pixels[..., 0] - low) / (high - low), 0, 1) * (top - bottom) + bottom
+    return stretched
 
 
 # Rows compared per block in `nearest`: memory stays ~CHUNK_ELEMENTS floats for any image and palette.
@@ -96,20 +135,32 @@ def _ordered(pixels: np.ndarray, pal: np.ndarray, n: int) -> np.ndarray:
     return np.where(np.clip(t, 0, 1) > thresholds, second, first).reshape(height, width)
 
 
-def quantize(image: np.ndarray, palette: np.ndarray, dither: str = "none", space: str = "oklab") -> np.ndarray:
-    """(H,W,3) uint8 image and (K,3) uint8 palette → (H,W) palette indices."""
+def quantize(image: np.ndarray, palette: np.ndarray, dither: str = "none", space: str = "auto",
+             visible: np.ndarray | None = None) -> np.ndarray:
+    """(H,W,3) uint8 image and (K,3) uint8 palette → (H,W) palette indices. In lightness (auto, for a
+    ramp) the image's lightness range, of its `visible` (H,W) pixels if given, spans the palette's."""
     if dither not in DITHERS:
         raise ValueError(f"dither {dither!r} is not one of {', '.join(DITHERS)}")
     if space not in SPACES:
         raise ValueError(f"colour space {space!r} is not one of {', '.join(SPACES)}")
     height, width = image.shape[:2]
+    space = resolve_space(space, palette)
     pixels = to_space(image[..., :3].astype(np.float64) / 255, space)
     pal = to_space(palette.astype(np.float64) / 255, space)
+    if space == "lightness" and not _all_in_palette(image[..., :3], palette):  # a palette picture stays as it is
+        pixels = stretch_lightness(pixels, pal, visible)
     if dither == "none":
         return nearest(pixels.reshape(-1, 3), pal).reshape(height, width)
     if dither.startswith("bayer"):
         return _ordered(pixels, pal, int(dither[5:]))
     return _diffuse(pixels, pal, _KERNELS[dither])
+
+
+def _all_in_palette(image: np.ndarray, palette: np.ndarray) -> bool:
+    def packed(rgb):
+        rgb = np.asarray(rgb, dtype=np.int64).reshape(-1, 3)
+        return (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    return bool(np.isin(packed(image), packed(palette)).all())
 
 
 def _diffuse(pixels: np.ndarray, pal: np.ndarray, kernel) -> np.ndarray:

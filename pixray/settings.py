@@ -391,8 +391,10 @@ class Settings:
                                     minimum=0.0)
     dither: str = setting("none", str, "palette", "dithering when the result is mapped to the palette",
                           choices=DITHERS)
-    palette_space: str = setting("oklab", str, "palette", "colour space in which the nearest palette colour "
-                                 "is chosen", choices=SPACES)
+    palette_space: str = setting("auto", str, "palette", "colour space in which the nearest palette colour "
+                                 "is chosen; lightness maps the picture's range of light and dark onto a ramp "
+                                 "of shades; auto: lightness for such a ramp (gameboy, greys, 1bit), else oklab",
+                                 choices=SPACES)
     colors: int = setting(16, _number(int), "palette",
                           "without a palette, a sprite ends in this many colours chosen from the picture "
                           "(k-means in OKLab); 0 keeps every colour", minimum=0, maximum=256)

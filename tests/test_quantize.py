@@ -16,7 +16,8 @@ palettes = arrays(np.uint8, st.tuples(st.integers(1, 24), st.just(3)), unique=Fa
 
 
 @settings(max_examples=60, deadline=None)
-@given(image=images, palette=palettes, dither=st.sampled_from(DITHERS), space=st.sampled_from(["oklab", "rgb"]))
+@given(image=images, palette=palettes, dither=st.sampled_from(DITHERS),
+       space=st.sampled_from(["oklab", "rgb", "lightness", "auto"]))
 def test_every_output_pixel_is_a_palette_colour(image, palette, dither, space):
     palette = np.unique(palette, axis=0)
     indices = quantize(image, palette, dither, space)
@@ -127,3 +128,35 @@ def test_nearest_scales_to_large_images_and_palettes():
     palette = rng.integers(0, 256, (256, 3), dtype=np.uint8)
     indices = quantize(image, palette, "bayer4")
     assert indices.shape == (300, 400) and indices.max() < 256
+
+
+def test_ramps_of_shades_are_told_from_palettes_of_colours():
+    from pixray.quantize import is_ramp
+    assert [is_ramp(load_palette(n).array()) for n in ("gameboy", "1bit", "grayscale4")] == [True] * 3
+    assert [is_ramp(load_palette(n).array()) for n in ("pico8", "c64", "nes")] == [False] * 3
+
+
+def test_a_light_green_thing_on_white_keeps_its_shape_on_the_game_boy_ramp():
+    picture = np.full((8, 8, 3), 255, np.uint8)                  # white paper
+    picture[2:6, 2:6] = (150, 215, 120)                          # a light green frog
+    picture[3, 3] = (30, 90, 40)                                 # its dark eye
+    gameboy = load_palette("gameboy").array()
+    by_colour = quantize(picture, gameboy, "none", "oklab")
+    assert by_colour[3, 2] == by_colour[0, 0]                    # nearest colour: the frog is the paper's shade
+    by_light = quantize(picture, gameboy)                        # auto: a ramp maps lightness, stretched
+    lightness = srgb_to_oklab(gameboy / 255)[:, 0]
+    assert by_light[0, 0] == lightness.argmax() and by_light[3, 3] == lightness.argmin()
+    assert by_light[3, 2] != by_light[0, 0]
+
+
+def test_lightness_stretch_uses_the_visible_pixels_and_leaves_palette_pictures_alone():
+    greys = load_palette("grayscale4").array()
+    mid = np.array([[[100] * 3, [140] * 3], [[100] * 3, [140] * 3]], np.uint8)
+    assert set(greys[quantize(mid, greys)].reshape(-1, 3)[:, 0]) == {greys[:, 0].min(), greys[:, 0].max()}
+    with_black = mid.copy()
+    with_black[0, 0] = 0                                          # a black pixel, but transparent
+    visible = np.ones((2, 2), bool)
+    visible[0, 0] = False
+    assert np.array_equal(quantize(with_black, greys, visible=visible)[:, 1], quantize(mid, greys)[:, 1])
+    inner = greys[1:3][np.array([[0, 1], [1, 0]])]               # already palette colours, the middle shades
+    assert np.array_equal(greys[quantize(inner, greys)], inner)
