@@ -102,6 +102,7 @@ def remove_stipple(indices: np.ndarray, opaque: np.ndarray | None, palette: np.n
         ahead, behind = same(dy, dx), same(-dy, -dx)
         on_line |= (ahead & behind) | (ahead & same(2 * dy, 2 * dx)) | (behind & same(-2 * dy, -2 * dx))
     speck = orphan & ~on_line
+
     def within_two(cells):
         padded = np.pad(cells.astype(np.int64), 2)
         return sum(padded[2 + dy:2 + dy + h, 2 + dx:2 + dx + w] for dy in range(-2, 3) for dx in range(-2, 3))

@@ -14,7 +14,7 @@ from . import cleanup
 from .drawers import DrawerOutput
 from .palette_fit import fit_palette
 from .palettes import Palette, load_palette, parse_color
-from .quantize import nearest, quantize, resolve_space, to_space
+from .quantize import nearest, quantize, resolve_space, space_for, to_space
 
 
 def upscale_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -107,8 +107,7 @@ def finalize(output: DrawerOutput, settings) -> DrawerOutput:
                        sprite=binary_alpha(output.sprite) if output.sprite is not None else None)
     colors = palette.array()
     base = output.sprite if output.sprite is not None else output.image
-    # auto maps onto a ramp by lightness only when the ramp is the user's; fitted colours are the picture's own
-    space = "oklab" if settings.palette is None and settings.palette_space == "auto" else settings.palette_space
+    space = space_for(settings.palette_space, settings.palette is not None)
     indices, opaque = palette_indices(base, palette, settings.dither, space)
     if output.sprite is not None:
         indices, opaque = _finish_cells(indices, opaque, colors, settings, space)

@@ -19,7 +19,7 @@ from .image_files import open_image, to_rgb
 from .metrics import Grid, detect_grid, downsample
 from .palette_fit import fit_palette, merge_close
 from .palettes import Palette, load_palette
-from .quantize import DITHERS, SPACES
+from .quantize import DITHERS, SPACES, space_for
 
 
 MAX_OUTPUT_PIXELS = 64_000_000  # the upscaled picture; larger ones take gigabytes to write
@@ -85,9 +85,7 @@ def pixelate(image, pixel_size="auto", palette: str | Palette | None = None, dit
         merged = merge_close(pixels, SAME_COLOR) if grid is not None and grid.cell > 1 else None
         found = merged if merged is not None and len(merged) <= colors else fit_palette(pixels, colors)
         chosen = Palette(tuple(map(tuple, found)), f"{len(found)} colours")
-    # auto maps onto a ramp by lightness only when the ramp is the user's; fitted colours are the picture's own
-    space = "oklab" if palette is None and palette_space == "auto" else palette_space
-    indices, _ = palette_indices(small, chosen, dither, space)
+    indices, _ = palette_indices(small, chosen, dither, space_for(palette_space, palette is not None))
     if cleanup:
         indices, _ = remove_strays(indices, None, chosen.array())
     factor = scale or (grid.cell if grid is not None and grid.cell > 1 else

@@ -52,6 +52,12 @@ def resolve_space(space: str, palette: np.ndarray) -> str:
     return "lightness" if is_ramp(palette) else "oklab"
 
 
+def space_for(space: str, palette_given: bool) -> str:
+    """auto maps onto a ramp by lightness only when the ramp is the user's palette; colours fitted to the
+    picture are its own, mapped by nearest colour."""
+    return "oklab" if space == "auto" and not palette_given else space
+
+
 def to_space(rgb01: np.ndarray, space: str) -> np.ndarray:
     """(...,3) sRGB in [0,1] → (...,3) coordinates whose squared distances choose the nearest colour;
     lightness keeps three columns (L, 0, 0) so dithering works alike. `space` must be resolved."""
