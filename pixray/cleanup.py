@@ -56,16 +56,9 @@ def remove_strays(indices: np.ndarray, opaque: np.ndarray | None, palette: np.nd
             values = values[values != -2]
             if not len(values):
                 continue  # a 1x1 sprite: nothing to compare with
-            choices, counts = np.unique(values, return_counts=True)
-            # the commonest neighbour colour; ties go to the one closest to the pixel
-            best = choices[counts == counts.max()]
             here = labels[y, x]
-            if len(best) > 1 and here != TRANSPARENT:
-                visible = best[best != TRANSPARENT]
-                if len(visible):
-                    best = visible[np.argsort(((lab[visible] - lab[here]) ** 2).sum(1), kind="stable")]
-            target = best[0]
-            if counts.max() >= min(UNIFORM_NEIGHBOURS, len(values)) and _stands_out(here, target, lab):
+            target, agreeing = _commonest(values, here, lab)
+            if agreeing >= min(UNIFORM_NEIGHBOURS, len(values)) and _stands_out(here, target, lab):
                 continue  # a deliberate one-pixel detail
             labels[y, x] = target
             changed = True
@@ -113,15 +106,20 @@ def remove_stipple(indices: np.ndarray, opaque: np.ndarray | None, palette: np.n
     result = labels.copy()
     for y, x in zip(*np.nonzero(stipple)):
         values = around[:, y, x]
-        choices, counts = np.unique(values[values != -2], return_counts=True)
-        best = choices[counts == counts.max()]
-        here = labels[y, x]
-        if len(best) > 1 and here != TRANSPARENT:
-            visible = best[best != TRANSPARENT]
-            if len(visible):
-                best = visible[np.argsort(((lab[visible] - lab[here]) ** 2).sum(1), kind="stable")]
-        result[y, x] = best[0]
+        result[y, x] = _commonest(values[values != -2], labels[y, x], lab)[0]
     return _split(result, indices, opaque)
+
+
+def _commonest(values: np.ndarray, here: int, lab: np.ndarray) -> tuple[int, int]:
+    """The commonest of the neighbours' labels `values` and how many have it; ties go to the colour
+    closest to the pixel's own (`here`)."""
+    choices, counts = np.unique(values, return_counts=True)
+    best = choices[counts == counts.max()]
+    if len(best) > 1 and here != TRANSPARENT:
+        visible = best[best != TRANSPARENT]
+        if len(visible):
+            best = visible[np.argsort(((lab[visible] - lab[here]) ** 2).sum(1), kind="stable")]
+    return int(best[0]), int(counts.max())
 
 
 def _stands_out(here: int, around: int, lab: np.ndarray) -> bool:
