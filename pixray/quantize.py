@@ -26,17 +26,20 @@ _KERNELS = {
 }
 
 
+# Björn Ottosson's published OKLab matrices (for row vectors): linear sRGB → LMS, cube-rooted LMS → Lab.
+LINEAR_TO_LMS = np.array([[0.4122214708, 0.2119034982, 0.0883024619],
+                          [0.5363325363, 0.6806995451, 0.2817188376],
+                          [0.0514459929, 0.1073969566, 0.6299787005]])
+LMS_TO_OKLAB = np.array([[0.2104542553, 1.9779984951, 0.0259040371],
+                         [0.7936177850, -2.4285922050, 0.7827717662],
+                         [-0.0040720468, 0.4505937099, -0.8086757660]])
+
+
 def srgb_to_oklab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB in [0,1] (...,3) → OKLab (Björn Ottosson's published matrices)."""
+    """sRGB in [0,1] (...,3) → OKLab."""
     rgb = np.asarray(rgb, dtype=np.float64)
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    lms = linear @ np.array([[0.4122214708, 0.2119034982, 0.0883024619],
-                             [0.5363325363, 0.6806995451, 0.2817188376],
-                             [0.0514459929, 0.1073969566, 0.6299787005]])
-    lms = np.cbrt(lms)
-    return lms @ np.array([[0.2104542553, 1.9779984951, 0.0259040371],
-                           [0.7936177850, -2.4285922050, 0.7827717662],
-                           [-0.0040720468, 0.4505937099, -0.8086757660]])
+    return np.cbrt(linear @ LINEAR_TO_LMS) @ LMS_TO_OKLAB
 
 
 def is_ramp(palette: np.ndarray) -> bool:

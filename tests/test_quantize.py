@@ -160,3 +160,17 @@ def test_lightness_stretch_uses_the_visible_pixels_and_leaves_palette_pictures_a
     assert np.array_equal(quantize(with_black, greys, visible=visible)[:, 1], quantize(mid, greys)[:, 1])
     inner = greys[1:3][np.array([[0, 1], [1, 0]])]               # already palette colours, the middle shades
     assert np.array_equal(greys[quantize(inner, greys)], inner)
+
+
+@pytest.mark.parametrize("name", ["pico8", "gameboy", "c64"])
+@pytest.mark.parametrize("space", ["auto", "oklab", "rgb", "lightness"])
+def test_the_loop_snaps_to_the_colour_the_export_picks(name, space):
+    """The soft palette loss and the lookup filter choose each pixel's palette colour as the export does."""
+    import torch
+
+    from pixray.losses.palette import nearest_palette_index
+    palette = load_palette(name).array()
+    pixels = np.random.default_rng(0).integers(0, 256, (400, 3), dtype=np.uint8)
+    chosen = nearest_palette_index(torch.from_numpy(pixels / 255).float(), torch.from_numpy(palette / 255).float(),
+                                   space)
+    assert np.array_equal(chosen.numpy(), quantize(pixels[None], palette, "none", space)[0])
