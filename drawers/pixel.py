@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 from pixray.images import tensor_to_pil
 from pixray.palettes import load_palette
-from pixray.quantize import resolve_space, stretch_lightness, to_space
+from pixray.losses.palette import loop_space
+from pixray.quantize import stretch_lightness, to_space
 
 from .base import Drawer, DrawerOutput
 
@@ -133,10 +134,9 @@ class PixelDrawer(Drawer):
     def _palette_distances(self, colors: torch.Tensor) -> torch.Tensor:
         """(1,3,h,w) colours → (1,K,h,w) squared distances to the palette in `palette_space`, so the
         start picks the colour the export would pick."""
-        rgb = self.palette.cpu().double().numpy()
-        space = resolve_space(self.settings.palette_space, (rgb * 255).round())
+        space = loop_space(self.settings)
         cells = to_space(colors[0].permute(1, 2, 0).double().numpy(), space)           # (h,w,3)
-        palette = to_space(rgb, space)                                                 # (K,3)
+        palette = to_space(self.palette.cpu().double().numpy(), space)                 # (K,3)
         if space == "lightness":
             cells = stretch_lightness(cells, palette)
         distances = ((cells[None] - palette[:, None, None]) ** 2).sum(-1)              # (K,h,w)

@@ -168,9 +168,12 @@ def test_the_loop_snaps_to_the_colour_the_export_picks(name, space):
     """The soft palette loss and the lookup filter choose each pixel's palette colour as the export does."""
     import torch
 
-    from pixray.losses.palette import nearest_palette_index
+    from types import SimpleNamespace
+
+    from pixray.losses.palette import loop_space, nearest_palette_index
     palette = load_palette(name).array()
     pixels = np.random.default_rng(0).integers(0, 256, (400, 3), dtype=np.uint8)
+    resolved = loop_space(SimpleNamespace(palette=name, palette_space=space))
     chosen = nearest_palette_index(torch.from_numpy(pixels / 255).float(), torch.from_numpy(palette / 255).float(),
-                                   space)
+                                   resolved)
     assert np.array_equal(chosen.numpy(), quantize(pixels[None], palette, "none", space)[0])

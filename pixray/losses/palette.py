@@ -1,5 +1,6 @@
 import torch
 
+from ..palettes import load_palette
 from ..quantize import LINEAR_TO_LMS, LMS_TO_OKLAB, resolve_space, space_for
 from .base import Loss, LossContext
 
@@ -14,9 +15,16 @@ def _oklab(rgb: torch.Tensor) -> torch.Tensor:
     return (lms.sign() * lms.abs().pow(1 / 3)) @ to_lab
 
 
+def loop_space(settings) -> str:
+    """The resolved palette_space in which the loop picks a pixel's palette colour, as the export does:
+    for the user's palette (auto: lightness for a ramp), else oklab (colours fitted to the picture).
+    Decided once per run, not per step."""
+    space = space_for(settings.palette_space, settings.palette is not None)
+    return resolve_space(space, load_palette(settings.palette).array()) if settings.palette is not None else space
+
+
 def _in_space(pixels: torch.Tensor, palette: torch.Tensor, space: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Pixels and palette in the coordinates the export compares them in (see pixray.quantize.quantize)."""
-    space = resolve_space(space, (palette.detach().cpu().double().numpy() * 255).round())
     if space == "rgb":
         return pixels, palette
     pixels, palette = _oklab(pixels), _oklab(palette)
@@ -33,8 +41,8 @@ def _in_space(pixels: torch.Tensor, palette: torch.Tensor, space: str) -> tuple[
 
 @torch.no_grad()
 def nearest_palette_index(pixels: torch.Tensor, palette: torch.Tensor, space: str = "rgb") -> torch.Tensor:
-    """(N,3) pixels → index of each one's nearest (K,3) palette colour, compared in `space` (a
-    palette_space). Exact differences (cdist's matmul path puts equal colours apart), block by block so
+    """(N,3) pixels → index of each one's nearest (K,3) palette colour, compared in `space` (a resolved
+    palette_space: rgb, oklab or lightness; see loop_space). Exact differences (cdist's matmul path puts equal colours apart), block by block so
     memory stays small for any picture."""
     pixels, palette = _in_space(pixels, palette, space)
     step = max(1, (1 << 21) // (3 * len(palette)))
@@ -47,12 +55,15 @@ class PaletteLoss(Loss):
 
     name = "palette"
 
+    def __init__(self, settings, weight: float = 1.0):
+        super().__init__(settings, weight)
+        self.space = loop_space(settings)
+
     def compute(self, ctx: LossContext):
         if ctx.palette is None:
             return ctx.image.new_zeros(())
         pixels = ctx.image[0].flatten(1).T                       # (HW,3)
-        space = space_for(self.settings.palette_space, self.settings.palette is not None)  # as the export
-        index = nearest_palette_index(pixels, ctx.palette, space)  # which colour is nearest needs no gradient
+        index = nearest_palette_index(pixels, ctx.palette, self.space)  # which colour is nearest needs no gradient
         nearest = (pixels - ctx.palette[index]).square().sum(-1)
         ramp = (ctx.iteration + 1) / max(1, ctx.iterations)
         return ramp * nearest.add(1e-8).sqrt().mean()
