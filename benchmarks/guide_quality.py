@@ -135,13 +135,15 @@ def contact_sheet(pictures: list[torch.Tensor], labels: list[str], title: str, p
     sheet.save(path)
 
 
-def reference_drawer(cache: Path):
+def reference_drawer(cache: Path, lines: bool = False):
     """Draws the emoji the sprite drawer starts from, as Noto/Fluent drew it (not as the prior
-    decodes it): what a perfect prior would show, so its row is the most this judge can give."""
+    decodes it): what a perfect prior would show, so its row is the most this judge can give. With
+    `lines`, its outline in black on white (pixray/tracing.py): the most it gives a line drawing."""
     from pixray.guide.bank import best_entry
     from pixray.guide.prior import PRIOR_WEIGHTS, STYLES, SpritePrior
     from pixray.guide.train import as_tensor, load_styles, on_white
     from pixray.perceptors import GUIDE_WEIGHTS
+    from pixray.tracing import outline
 
     data = torch.load(PRIOR_WEIGHTS, weights_only=True)
     prior = SpritePrior.from_file(data)
@@ -150,6 +152,10 @@ def reference_drawer(cache: Path):
     def draw_reference(prompt: str) -> tuple[torch.Tensor, float]:
         start = time.perf_counter()
         entry, _ = best_entry(data["bank"], prior, GUIDE_WEIGHTS, [prompt])
+        sprite = F.interpolate(as_tensor(pictures[entry:entry + 1]), size=(32, 32), mode="area")
+        if lines:
+            ink = torch.from_numpy(outline(sprite)).float()
+            return (1 - ink).expand(1, 3, -1, -1).contiguous(), time.perf_counter() - start
         return on_white(as_tensor(pictures[entry:entry + 1]), 32), time.perf_counter() - start
 
     return draw_reference
@@ -176,7 +182,8 @@ def main() -> None:
     parser.add_argument("--judge", type=Path, nargs="+", default=[JUDGE],
                         help="one or more judges: each scores the same pictures (a row per judge)")
     parser.add_argument("--reference", action="store_true",
-                        help="add a row for the retrieved emoji pictures themselves (needs the npm emoji cache)")
+                        help="add rows for the retrieved emoji pictures themselves and their outlines (needs the "
+                             "npm emoji cache)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--no-sheets", action="store_true", help="do not write contact sheets")
     parser.add_argument("--page", default="white",
@@ -205,13 +212,17 @@ def main() -> None:
     print(f"| drawer | {'judge | ' if named_judge else ''}R@1 of 20, as drawn | R@1 of 20, downsampled + 16 colours | mean judge similarity "
           "| colour words right | hue spread (bits) | s per picture |" + (" border showing the page |" if clear else ""))
     print("|---|---|---|---|---|---|---|" + ("---|" if named_judge else "") + ("---|" if clear else ""))
-    for row in args.drawers + (["reference"] if args.reference else []):
+    for row in args.drawers + (["reference", "reference:lines"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
-        iterations = int(iterations) if iterations else args.iterations
         if row == "reference":
-            name, draw_one = "reference: the retrieved emoji itself", reference_drawer(args.cache)
+            name, draw_one, stem = "reference: the retrieved emoji itself", reference_drawer(args.cache), row
+        elif row == "reference:lines":
+            name, draw_one = "reference: the retrieved emoji's outline", reference_drawer(args.cache, lines=True)
+            stem = "reference_lines"
         else:
+            iterations = int(iterations) if iterations else args.iterations
             name = f"{drawer}, {iterations} iterations"
+            stem = f"{drawer}{'_' + str(iterations) if ':' in row else ''}"
             draw_one = functools.partial(draw, drawer=drawer, iterations=iterations, seed=args.seed, extra=extra,
                                          page=args.page)
         pictures, seconds = [], []
@@ -231,8 +242,7 @@ def main() -> None:
         if not args.no_sheets:
             labels = prompts + [f"{p} ({n or 'grey'})" for (p, _), n in zip(colour_prompts, named)]
             contact_sheet(pictures, labels, f"{name}: paraphrased prompts, then colour words (the colour found)",
-                          RESULTS / f"guide_{drawer}{'_' + str(iterations) if ':' in row else ''}"
-                                    f"{''.join(f'_{k}' for k in extra)}{'' if args.page == 'white' else '_' + args.page}.png")
+                          RESULTS / f"guide_{stem}{''.join(f'_{k}' for k in extra)}{'' if args.page == 'white' else '_' + args.page}.png")
 
 
 if __name__ == "__main__":

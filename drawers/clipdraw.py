@@ -30,8 +30,8 @@ class ClipDrawDrawer(Drawer):
             raise SettingsError(f"settings 'min_stroke_width' ({settings.min_stroke_width}) must not exceed "
                                 f"'max_stroke_width' ({settings.max_stroke_width})")
 
-    def __init__(self, settings, device, generator):
-        super().__init__(settings, device, generator)
+    def __init__(self, settings, device, generator, models=None):
+        super().__init__(settings, device, generator, models)
         self.width, self.height = settings.size
         self.radius = settings.stroke_length * max(self.width, self.height) / 2
         self.patch = patch_size(2 * self.radius, settings.max_stroke_width)

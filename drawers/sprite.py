@@ -17,7 +17,7 @@ from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
 from pixray.guide.robust import hue_rotate
 from pixray.perceptors import GUIDE_WEIGHTS
-from pixray.prompts import parse_prompt
+from pixray.prompts import wanted_texts
 from pixray.images import tensor_to_pil
 
 from .base import Drawer, DrawerOutput
@@ -63,7 +63,7 @@ class SpriteDrawer(Drawer):
         return SpritePrior.from_file(data).to(self.device), data.get("bank")
 
     def _wanted(self) -> list[str]:
-        return [p.text for p in map(parse_prompt, self.settings.prompts) if p.weight > 0]
+        return wanted_texts(self.settings.prompts)
 
     def _guide(self) -> GuideModel:
         """The embedded guide, on the CPU: the start asks it a few questions once, with the bank's tensors."""

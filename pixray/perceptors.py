@@ -201,22 +201,10 @@ class EmbeddedPerceptor(Perceptor):
 
     def _sprite_bank(self):
         if self._bank is None:
-            from .guide.bank import fingerprint, guide_view
-            from .guide.model import GuideModel
-            from .guide.prior import PRIOR_WEIGHTS, SpritePrior
+            from .guide.bank import load_sprite_bank
 
-            if not PRIOR_WEIGHTS.is_file():
-                raise SettingsError(f"setting 'guide_picture_mix': the embedded guide's pictures come from "
-                                    f"{PRIOR_WEIGHTS}, which is missing; rebuild it with python -m "
-                                    f"pixray.guide.prior, or set guide_picture_mix=0")
-            data = torch.load(PRIOR_WEIGHTS, weights_only=True)
-            guide = GuideModel.from_file(torch.load(self.spec.pretrained, weights_only=True))
-            prior, bank = SpritePrior.from_file(data), data["bank"]
-            # another guide file than the bank was built with: its own view of the bank, computed once
-            guide_print = fingerprint(self.spec.pretrained)
-            if bank["guide"] != guide_print:
-                bank = {**bank, **guide_view(prior, guide, bank), "guide": guide_print}
-            self._bank = (prior, bank, guide)
+            self._bank = load_sprite_bank(self.spec.pretrained, "setting 'guide_picture_mix' (set it to 0 to do "
+                                                                "without)")
         return self._bank
 
 

@@ -35,3 +35,8 @@ def parse_prompt(prompt: str, setting: str = "prompts") -> ParsedPrompt:
         raise SettingsError(f"setting {setting!r}: {prompt!r} has weight {parsed.weight} and stop {parsed.stop}; "
                             f"the weight must be a finite number and the stop finite or -inf")
     return parsed
+
+
+def wanted_texts(prompts: list[str]) -> list[str]:
+    """The texts of the prompts with a positive weight: what a picture should show (not what it avoids)."""
+    return [p.text for p in map(parse_prompt, prompts) if p.weight > 0]

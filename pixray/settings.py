@@ -252,7 +252,7 @@ MAX_PIXELS = 4096 * 4096
 QUALITIES = ("draft", "normal", "better", "best", "supreme")
 ASPECTS = ("square", "widescreen", "portrait")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-INIT_NOISES = ("pixels", "snow", "gradient", "paper", "none")
+INIT_NOISES = ("pixels", "snow", "gradient", "paper", "none", "outline")
 PALETTE_MODES = ("soft", "hard", "gumbel", "export")
 PIXEL_TYPES = ("rect", "rectshift", "hex", "diamond", "tri", "knit")
 INIT_LOSSES = ("mse", "l1")
@@ -310,8 +310,9 @@ class Settings:
     init_image_alpha: int = setting(255, _number(int), "drawer",
                                     "how much of init_image the start keeps (0 = all noise, 255 = all image)",
                                     minimum=0, maximum=255)
-    init_noise: str = setting("pixels", str, "drawer", "what the drawer starts from without an init image",
-                              choices=INIT_NOISES)
+    init_noise: str = setting("pixels", str, "drawer", "what the drawer starts from without an init image "
+                              "(outline, line_sketch only: strokes along the lines of the embedded guide's "
+                              "picture of the prompt)", choices=INIT_NOISES)
     pixel_type: str = setting("rect", str, "drawer", "pixel drawer cell shape", choices=PIXEL_TYPES)
     vqgan_model: str = setting("imagenet_f16_16384", str, "drawer",
                                "VQGAN drawer: name of a taming checkpoint in ~/.cache/pixray/vqgan (or ./models)")
@@ -412,7 +413,8 @@ class Settings:
     # losses
     custom_loss: list = setting([], parse_name_list, "losses",
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
-                                "smoothness, edge, paper, style", metavar="LOSSES")
+                                "smoothness, edge, paper, style, trace (ink on the lines of the embedded "
+                                "guide's picture of the prompt)", metavar="LOSSES")
     edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
     edge_thickness: Any = setting(None, _number(int), "losses",
                                   "edge loss: width of the border band in pixels (default: 1/16 of the shorter "
@@ -699,8 +701,12 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # benchmarks/guide_quality.py, MODEL_CARD.md). Weight 1: steered towards the guide's pictures
 # (guide_picture_mix), 0.3 left pastel scraps around the thing (pixel hue spread 1.39 bits, 1.04 at 1,
 # R@1 no lower), and clipdraw piled strokes into dark corners (R@1 coarsened 0.61, 0.73 with it).
+# line_sketch can only draw black lines, which the guide (it learned coloured emoji) reads as blots: its
+# strokes start along the lines of the guide's own picture of the prompt and the trace loss keeps them
+# there while the guide steers (MODEL_CARD.md).
 EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:1.0"]),
-                            "clipdraw": dict(custom_loss=["paper:1.0"])}
+                            "clipdraw": dict(custom_loss=["paper:1.0"]),
+                            "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 
 
 def _embedded_defaults(settings: Settings, values: dict) -> None:
@@ -713,6 +719,26 @@ def _embedded_defaults(settings: Settings, values: dict) -> None:
         for name, value in defaults.items():
             if name not in values:
                 setattr(settings, name, list(value) if isinstance(value, list) else value)
+
+
+def _check_outline(settings: Settings) -> None:
+    """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt."""
+    from .guide.prior import PRIOR_WEIGHTS
+    from .prompts import wanted_texts
+
+    users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" else []) + \
+        (["setting 'custom_loss': 'trace'"] if "trace" in _custom_loss_names(settings) else [])
+    if not users:
+        return
+    if settings.init_noise == "outline" and settings.drawer != "line_sketch":
+        raise SettingsError(f"setting 'init_noise': 'outline' lays line_sketch's strokes along lines; drawer "
+                            f"{settings.drawer!r} allows {', '.join(n for n in INIT_NOISES if n != 'outline')}")
+    if not wanted_texts(settings.prompts):
+        raise SettingsError(f"{users[0]} follows the lines of the embedded guide's picture of a text prompt; "
+                            f"give a prompt with a positive weight")
+    if not PRIOR_WEIGHTS.is_file():
+        raise SettingsError(f"{users[0]} needs the sprite prior's bank {PRIOR_WEIGHTS}, which is missing; "
+                            f"rebuild it with python -m pixray.guide.prior")
 
 
 def _check_prompts(settings: Settings) -> None:
@@ -890,9 +916,11 @@ def resolve(values: dict, losses: dict | None = None, announce: bool = True) -> 
     except KeyError as err:
         raise SettingsError(f"setting 'drawer': {err.args[0]}") from None
     for name, value in drawer.setting_defaults.items():
-        if name not in values:
+        # a drawer's palette yields to the colours a user asks for
+        if name not in values and not (name == "palette" and "colors" in values):
             setattr(settings, name, value)
     _embedded_defaults(settings, values)
+    _check_outline(settings)
     if settings.palette_mode in ("hard", "gumbel") and not drawer.supports_hard_palette:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} does not work with drawer "
                             f"{settings.drawer!r}; allowed: soft, export")

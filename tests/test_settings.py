@@ -176,7 +176,7 @@ def test_model_name_with_local_weights_file(tmp_path):
         parse_model_name("ViT-B-32:laion9")
 
 
-def test_the_embedded_guide_gives_pixel_and_clipdraw_white_paper_unless_the_user_says_otherwise():
+def test_the_embedded_guide_gives_pixel_and_clipdraw_white_paper_and_line_sketch_lines_unless_told_otherwise():
     pixel = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "pixel"})
     assert pixel.init_noise == "paper" and pixel.custom_loss == ["paper:1.0"]
     clipdraw = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw"})
@@ -184,6 +184,9 @@ def test_the_embedded_guide_gives_pixel_and_clipdraw_white_paper_unless_the_user
     own = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw",
                    "custom_loss": "smoothness"})
     assert own.custom_loss == ["smoothness"]
-    for other in ({"clip_models": TINY, "drawer": "pixel"}, {"clip_models": "embedded", "drawer": "line_sketch"}):
-        plain = resolve({"prompts": "a red apple", **other})
-        assert plain.custom_loss == [] and plain.init_noise != "paper"
+    plain = resolve({"prompts": "a red apple", "clip_models": TINY, "drawer": "pixel"})
+    assert plain.custom_loss == [] and plain.init_noise != "paper"
+    sketch = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "line_sketch"})
+    assert (sketch.custom_loss, sketch.init_noise) == (["trace:3.0"], "outline")
+    with_clip = resolve({"prompts": "a red apple", "clip_models": TINY, "drawer": "line_sketch"})
+    assert (with_clip.custom_loss, with_clip.init_noise) == ([], "pixels")

@@ -110,6 +110,35 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
     return entry, unknown
 
 
+def load_sprite_bank(guide_path: Path, needed_by: str) -> tuple[SpritePrior, dict, GuideModel]:
+    """The sprite prior, its bank (with this guide's view of it: recomputed when the guide file is not the
+    one the bank was built with) and the guide, on the CPU. `needed_by` names the setting that asked, for
+    the error when the prior's file is missing."""
+    from ..errors import SettingsError
+    from .prior import PRIOR_WEIGHTS
+
+    if not PRIOR_WEIGHTS.is_file():
+        raise SettingsError(f"{needed_by} needs the sprite prior's bank {PRIOR_WEIGHTS}, which is missing; "
+                            f"rebuild it with python -m pixray.guide.prior")
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
+    prior, bank = SpritePrior.from_file(data), data["bank"]
+    guide_print = fingerprint(guide_path)
+    if bank["guide"] != guide_print:
+        bank = {**bank, **guide_view(prior, guide, bank), "guide": guide_print}
+    return prior, bank, guide
+
+
+@torch.no_grad()
+def outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel, prompts: list[str]):
+    """(32,32) bool: the line drawing (pixray/tracing.py: outline) of the sprite the prompts retrieve
+    (best_entry), as the prior draws it."""
+    from ..tracing import outline
+
+    entry, _ = best_entry(bank, prior, guide_path, prompts, guide)
+    return outline(prior.decode(bank["latents"][entry].float()[None].to(next(prior.parameters()).device)))
+
+
 def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
     return bank["latents"][best_entry(bank, prior, guide_path, prompts)[0]].float()[None]
 

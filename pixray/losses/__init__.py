@@ -13,9 +13,10 @@ from .saturation import SaturationLoss
 from .smoothness import SmoothnessLoss
 from .style import StyleLoss
 from .symmetry import SymmetryLoss
+from .trace import TraceLoss
 
 LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss,
-                                                            EdgeLoss, PaperLoss, StyleLoss)}
+                                                            EdgeLoss, PaperLoss, StyleLoss, TraceLoss)}
 
 
 # pixray losses that need weights this project cannot ship or download

@@ -1,0 +1,127 @@
+"""Line drawings of sprites (pixray/tracing.py), line_sketch's start on them and the trace loss."""
+
+import numpy as np
+import pytest
+import torch
+
+from pixray import SettingsError
+from pixray.losses import LossContext
+from pixray.losses.trace import TraceLoss
+from pixray.session import Session
+from pixray.settings import resolve
+from pixray.tracing import _to_count, chains, outline, placement, strokes_along
+
+EMBEDDED = "embedded"
+
+
+def disc(size=16, radius=5.0, colour=(1.0, 0.0, 0.0)):
+    """(1,4,size,size) an opaque disc of `colour` on a clear background."""
+    ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    inside = ((ys - size / 2) ** 2 + (xs - size / 2) ** 2 <= radius ** 2).float()
+    rgb = torch.tensor(colour).view(3, 1, 1) * inside
+    return torch.cat([rgb, inside[None]])[None]
+
+
+def test_outline_inks_the_silhouette_edge_and_colour_changes_not_the_inside():
+    sprite = disc()
+    ink = outline(sprite)
+    opaque = sprite[0, 3].numpy() > 0.5
+    assert ink[8, 3] and ink[8, 12] and ink[3, 8]  # the disc's rim
+    assert not ink[8, 8] and not ink[0, 0]  # its middle and the clear background
+    assert not (ink & ~opaque).any()  # lines lie on the sprite
+    rim = ink.sum()
+    sprite[0, :3, 7:9, 7:9] = 0.0  # a black eye in the middle
+    with_eye = outline(sprite)
+    assert with_eye[7, 7] and with_eye.sum() > rim
+    sprite[0, 0, 4:6, 4:12] = 0.95  # a next shade of red: no line
+    assert outline(sprite)[4, 8] == with_eye[4, 8]
+
+
+def test_chains_cover_every_ink_cell_once_with_neighbouring_steps():
+    ink = outline(disc())
+    ink[2, 2] = True  # a lone dot too
+    paths = chains(ink, max_cells=7)
+    cells = [cell for path in paths for cell in path]
+    assert sorted(cells) == sorted(zip(*map(list, np.nonzero(ink))))
+    assert len(cells) == len(set(cells))
+    for path in paths:
+        assert 1 <= len(path) <= 7
+        assert all(max(abs(a[0] - b[0]), abs(a[1] - b[1])) == 1 for a, b in zip(path, path[1:]))
+
+
+def test_a_straight_line_is_walked_end_to_end():
+    ink = np.zeros((5, 12), bool)
+    ink[2, 1:11] = True
+    assert chains(ink, max_cells=20) == [[(2, x) for x in range(1, 11)]]
+
+
+def test_chains_are_cut_or_repeated_to_the_number_of_strokes():
+    long, short = [(0, x) for x in range(10)], [(3, 0), (3, 1)]
+    assert _to_count([short, long, [(5, 5)]], 2) == [long, short]  # the longest kept
+    four = _to_count([long], 4)
+    assert len(four) == 4 and {cell for path in four for cell in path} == set(long)
+    assert _to_count([[(1, 1)]], 3) == [[(1, 1)]] * 3
+
+
+def test_strokes_follow_the_lines_where_the_grid_is_placed():
+    ink = outline(disc())
+    cell, origin = placement((96, 64), ink.shape)
+    assert cell == 4 and origin == (16, 0)  # as large as fits, centred
+    control = strokes_along(ink, count=12, points=7, cell=cell, origin=origin, max_cells=8)
+    assert control.shape == (12, 7, 2)
+    centres = torch.tensor(np.argwhere(ink), dtype=torch.float32).flip(1) * cell + cell / 2 + torch.tensor(origin)
+    nearest = torch.cdist(control.reshape(-1, 2), centres).min(1).values
+    assert nearest.max() <= cell * 0.75  # on the segment between two line cells
+    assert strokes_along(np.zeros((4, 4), bool), 3, 7, 1.0, (0, 0), 4) is None
+
+
+@pytest.fixture
+def sketch(quick):
+    return {**quick, "drawer": "line_sketch", "clip_models": EMBEDDED, "prompts": "a red love heart",
+            "pixel_size": (32, 32), "size": (128, 128), "iterations": 0, "save_every": 0, "display_every": 0}
+
+
+def ink_cells(picture: torch.Tensor) -> np.ndarray:
+    """(1,3,128,128) → (32,32) cells at least half inked."""
+    return (torch.nn.functional.avg_pool2d(1 - picture.mean(1, keepdim=True), 4)[0, 0] > 0.5).numpy()
+
+
+def test_line_sketch_starts_on_the_guides_lines_under_the_embedded_guide(sketch):
+    settings = resolve(sketch)
+    assert settings.init_noise == "outline" and any(e.startswith("trace") for e in settings.custom_loss)
+    assert settings.palette == "1bit"  # black ink on white paper ends in exactly those two colours
+    session = Session(settings)
+    loss = TraceLoss(settings)
+    on_lines = session.drawer.synth().detach()
+    lines = loss._build(on_lines.device)[0][0, 0].numpy() > 0.5
+    drawn = ink_cells(on_lines)
+    assert (drawn & lines).sum() >= 0.8 * lines.sum()  # the heart's outline, drawn
+    assert (drawn & ~lines).sum() <= 0.25 * drawn.sum()  # little ink off it
+    at_random = Session(resolve({**sketch, "init_noise": "pixels"})).drawer.synth().detach()
+    context = lambda picture: LossContext(picture, 0, 1, None)  # noqa: E731
+    blank = torch.ones_like(on_lines)
+    assert loss(context(on_lines)) < 0.5 * loss(context(at_random))
+    assert loss(context(blank)).item() == pytest.approx(1.0)
+
+
+def test_the_trace_loss_pulls_strokes_onto_the_lines(sketch):
+    settings = resolve({**sketch, "prompts": "a red love heart:0.00001", "init_noise": "pixels",
+                        "custom_loss": ["trace:10"], "iterations": 30})
+    session = Session(settings)
+    first = session.step()["trace"]
+    for _ in range(29):
+        last = session.step()["trace"]
+    assert last < 0.7 * first and session.drawer.inner.control.grad.abs().sum() > 0
+
+
+def test_outline_and_trace_need_a_text_prompt_and_outline_needs_line_sketch(sketch):
+    with pytest.raises(SettingsError, match="'init_noise': 'outline' lays line_sketch's strokes along lines; "
+                                            "drawer 'pixel' allows"):
+        resolve({**sketch, "drawer": "pixel", "init_noise": "outline"})
+    with pytest.raises(SettingsError, match="'custom_loss': 'trace' follows the lines .* positive weight"):
+        resolve({**sketch, "drawer": "pixel", "prompts": "a heart:-1", "custom_loss": ["trace"]})
+
+
+def test_a_users_colours_or_palette_win_over_line_sketchs_black_and_white(sketch):
+    assert resolve({**sketch, "colors": 4}).palette is None
+    assert resolve({**sketch, "palette": "pico8"}).palette == "pico8"
