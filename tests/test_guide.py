@@ -159,7 +159,10 @@ def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
 # (the guide reads it as WordNet's "house"), "puppies" neither (its singular's reading: dog)
 @pytest.mark.parametrize("prompt, emoji", [("a red apple", {"red apple"}), ("a bright sunflower", {"sunflower"}),
                                            ("a small cottage", {"house", "house with garden"}),
-                                           ("two puppies", {"dog", "dog face"})])
+                                           ("two puppies", {"dog", "dog face"}),
+                                           # the picture is of the first thing a scene names
+                                           ("a ghost in a house", {"ghost"}),
+                                           ("a lion with a crown", {"lion"})])
 def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick, prompt, emoji, recwarn):
     from pixray.guide.prior import PRIOR_WEIGHTS
     bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
@@ -168,6 +171,18 @@ def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick, prompt, 
     distances = (bank["latents"].float() - session.drawer.z.detach().cpu()).flatten(1).norm(dim=1)
     assert bank["captions"][int(distances.argmin())] in emoji
     assert not [w for w in recwarn if "does not know" in str(w.message)]
+
+
+def test_a_prompts_subject_ends_where_it_says_where_the_thing_is_or_what_it_does():
+    from pixray.guide.bank import subject
+    heads = {"dragon", "cat", "sun", "building", "ship", "fire", "hat", "coffee", "face"}
+    assert subject("a dragon breathing fire", heads) == "a dragon"
+    assert subject("a cat in a hat", heads) == "a cat"
+    assert subject("A Cat, sleeping", heads) == "a cat"
+    assert subject("a cup of coffee", heads) == "a cup of coffee"  # "of" joins
+    assert subject("a happy smiling sun", heads) == "a happy smiling sun"  # after no thing's name: still naming it
+    assert subject("a tall building", heads) == "a tall building"  # an -ing word that is a thing
+    assert subject("in the snow", heads) == "in the snow"  # nothing named before the relation
 
 
 def test_names_the_prompt_says_outright_count_for_more_than_common_words():

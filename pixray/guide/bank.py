@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 
 import torch
@@ -33,6 +34,11 @@ COLOUR_TIE = 0.05  # recolourings whose share of the named colour is this close 
 # tower averages word vectors, so in "a bright sunflower" the word "bright" pulled "person bouncing
 # ball" above "sunflower". Measured with benchmarks/retrieval.py.
 OVERLAP_WEIGHT = 0.3
+# Words after which a prompt stops naming its thing and says where it is or what it has: "a dragon
+# breathing fire", "a cat in a hat" are pictures of the dragon and the cat (benchmarks/retrieval.py,
+# scenes: 0.75 of 40 right by the whole prompt, where "fire" and "hat" name emoji too).
+RELATIONS = frozenset("with in on at by under over near from for to into onto among behind beside inside above "
+                      "below across through and while".split())
 
 
 def on_paper(rgba: torch.Tensor) -> torch.Tensor:
@@ -90,19 +96,42 @@ def name_overlap(names: list[str], said: set[str]) -> torch.Tensor:
                          for found in name_words])
 
 
+def subject(text: str, heads: set[str]) -> str:
+    """The prompt up to where it stops naming its thing: "a dragon breathing fire" → "a dragon", "a cat in a
+    hat" → "a cat"; "of" joins ("a cup of coffee" stays whole). The cut comes at a word of RELATIONS after
+    the first word that names something, or at an -ing word right after a thing's name; an -ing word that
+    ends an emoji's name is a thing ("a tall building"). `heads`: the last words of the emoji's main names
+    (the things they name)."""
+    kept: list[str] = []
+    for word in re.findall(r"[a-z0-9']+", text.lower()):
+        named = any(w not in ("a", "an", "the", "of") for w in kept)
+        # "a dragon breathing": after a thing's name; "a happy smiling sun" is still naming it
+        doing = word.endswith("ing") and len(word) > 4 and word not in heads and kept and kept[-1] in heads
+        if named and (word in RELATIONS or doing):
+            break
+        kept.append(word)
+    return " ".join(kept)
+
+
 @torch.no_grad()
 def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str],
-               guide: GuideModel | None = None, overlap_weight: float = OVERLAP_WEIGHT) -> tuple[int, list[str]]:
+               guide: GuideModel | None = None, overlap_weight: float = OVERLAP_WEIGHT,
+               by_subject: bool = True) -> tuple[int, list[str]]:
     """The entry whose emoji has the best-matching name (by the text tower, and by the words the name
     shares with the prompts), its picture breaking near ties; and the prompt words the guide has never
-    seen (it can only guess at those from their letters). `guide`: the model in `guide_path`, when the
-    caller has it loaded already."""
+    seen (it can only guess at those from their letters). Each prompt counts as much again by its
+    subject (the words naming its thing; by_subject=False: by the whole prompt again). `guide`: the model in `guide_path`, when the caller has it
+    loaded already."""
     if guide is None:
         guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
-    query = F.normalize(guide.encode_text(prompts).mean(0), dim=0)
+    heads = {found[-1] for caption in bank["captions"] if (found := words(caption))}
+    subjects = [subject(text, heads) if by_subject else text for text in prompts]
+    query = F.normalize(guide.encode_text(prompts).mean(0) + guide.encode_text(subjects).mean(0), dim=0)
     said = {token for text in prompts for token in guide.text.tokens(text)}
-    name_scores = view["texts"].float() @ query + overlap_weight * name_overlap(bank["names"], said)
+    said_of_subjects = {token for text in subjects for token in guide.text.tokens(text)}
+    overlap = (name_overlap(bank["names"], said) + name_overlap(bank["names"], said_of_subjects)) / 2
+    name_scores = view["texts"].float() @ query + overlap_weight * overlap
     by_name = torch.full((int(bank["concepts"].max()) + 1,), -2.0).scatter_reduce(
         0, bank["name_concepts"], name_scores, "amax")
     entry = int((by_name[bank["concepts"]] + PICTURE_WEIGHT * view["images"].float() @ query).argmax())
