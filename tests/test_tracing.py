@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+import pixray
 from pixray import SettingsError
 from pixray.losses import LossContext
 from pixray.losses.trace import TraceLoss
@@ -125,3 +127,12 @@ def test_outline_and_trace_need_a_text_prompt_and_outline_needs_line_sketch(sket
 def test_a_users_colours_or_palette_win_over_line_sketchs_black_and_white(sketch):
     assert resolve({**sketch, "colors": 4}).palette is None
     assert resolve({**sketch, "palette": "pico8"}).palette == "pico8"
+
+
+def test_a_traced_line_sketch_is_byte_identical_for_the_same_seed(sketch, tmp_path):
+    for name in ("a", "b"):
+        pixray.run(**{**sketch, "iterations": 3, "outdir": str(tmp_path / name)})
+    for file in ("output.png", "output.svg"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    picture = Image.open(tmp_path / "a" / "output.png").convert("RGB")
+    assert {colour for _, colour in picture.getcolors()} == {(0, 0, 0), (255, 255, 255)}  # ink and paper
