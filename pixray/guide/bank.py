@@ -120,8 +120,8 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
     """The entry whose emoji has the best-matching name (by the text tower, and by the words the name
     shares with the prompts), its picture breaking near ties; and the prompt words the guide has never
     seen (it can only guess at those from their letters). Each prompt counts as much again by its
-    subject (the words naming its thing; by_subject=False: by the whole prompt again). `guide`: the model in `guide_path`, when the caller has it
-    loaded already."""
+    subject (the words naming its thing; by_subject=False: by the whole prompt again). `guide`: the
+    model in `guide_path`, when the caller has it loaded already."""
     if guide is None:
         guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
