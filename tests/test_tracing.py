@@ -136,3 +136,13 @@ def test_a_traced_line_sketch_is_byte_identical_for_the_same_seed(sketch, tmp_pa
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
     picture = Image.open(tmp_path / "a" / "output.png").convert("RGB")
     assert {colour for _, colour in picture.getcolors()} == {(0, 0, 0), (255, 255, 255)}  # ink and paper
+
+
+def test_a_picture_without_lines_leaves_the_trace_loss_out_with_a_warning(sketch, monkeypatch):
+    import pixray.guide.bank as bank
+
+    monkeypatch.setattr(bank, "outline_target", lambda *args: np.zeros((32, 32), bool))
+    loss = TraceLoss(resolve(sketch))
+    with pytest.warns(pixray.PixrayWarning, match="custom_loss 'trace': the guide's picture of the prompt has no lines"):
+        value = loss(LossContext(torch.rand(1, 3, 128, 128), 0, 1, None))
+    assert value.item() == 0 and torch.isfinite(value)

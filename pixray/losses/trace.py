@@ -38,12 +38,16 @@ class TraceLoss(Loss):
         self._lines: list[torch.Tensor] | None = None  # the outline at each blur, built at the first step
 
     def _build(self, device: torch.device) -> list[torch.Tensor]:
+        from ..errors import warn
         from ..guide.bank import load_sprite_bank, outline_target
         from ..perceptors import GUIDE_WEIGHTS
         from ..prompts import wanted_texts
 
         prior, bank, guide = load_sprite_bank(GUIDE_WEIGHTS, "custom_loss 'trace'")
         lines = outline_target(bank, prior, GUIDE_WEIGHTS, guide, wanted_texts(self.settings.prompts))
+        if not lines.any():
+            warn("custom_loss 'trace': the guide's picture of the prompt has no lines; the loss is left out")
+            return []
         lines = torch.from_numpy(lines).float()[None, None].to(device)
         return [gaussian_blur(lines, sigma) for sigma in BLURS]
 
@@ -52,6 +56,8 @@ class TraceLoss(Loss):
 
         if self._lines is None:
             self._lines = self._build(ctx.image.device)
+        if not self._lines:
+            return ctx.image.new_zeros(())
         rows, columns = self._lines[0].shape[-2:]
         height, width = ctx.image.shape[-2:]
         cell, (left, top) = placement((width, height), (rows, columns))
