@@ -4,17 +4,20 @@ As in pixray's line_sketch, a few long strokes that start in the middle of the p
 hundreds of short ones: 256 strokes of ink fill a small canvas black (benchmarks/guide_quality.py).
 With init_noise=outline (the default under the embedded guide) they start along the lines of the
 guide's own picture of the prompt instead: the guide learned coloured emoji, and black strokes it
-steers from random places pile into ink blots."""
+steers from random places pile into ink blots. Given an init image, they start along its lines."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from pixray.errors import warn
 from pixray.prompts import wanted_texts
-from pixray.tracing import placement, strokes_along
+from pixray.tracing import edges, placement, strokes_along
 
 from .clipdraw import ClipDrawDrawer
+
+INIT_CELL = 4  # pixels per cell in which an init image's lines are found, without pixel_size
 
 
 class LineSketchDrawer(ClipDrawDrawer):
@@ -30,24 +33,35 @@ class LineSketchDrawer(ClipDrawDrawer):
 
     def init_from_image(self, image):
         super().init_from_image(image)  # random strokes (the draws keep a run's random numbers the same)
-        if image is None and self.settings.init_noise == "outline":
-            self._start_on_lines()
+        if image is not None:
+            # the picture's own lines, on the cells of pixel_size (else cells of INIT_CELL pixels); of
+            # the strokes, init_image_alpha's share starts on them, the rest where they were
+            columns, rows = self.settings.pixel_size or (max(1, self.width // INIT_CELL),
+                                                         max(1, self.height // INIT_CELL))
+            lines = edges(F.interpolate(image.float().cpu(), size=(rows, columns), mode="area"))
+            self._start_on(lines, round(len(self.control) * self.settings.init_image_alpha / 255), "init_image")
+        elif self.settings.init_noise == "outline":
+            self._start_on(self._guide_lines(), len(self.control), "the guide's picture of the prompt")
 
-    def _start_on_lines(self) -> None:
+    def _guide_lines(self):
         from pixray.guide.bank import load_sprite_bank, outline_target
         from pixray.perceptors import GUIDE_WEIGHTS
 
         prior, bank, guide = self.load_model(("sprite bank", str(GUIDE_WEIGHTS)),
                                              lambda: load_sprite_bank(GUIDE_WEIGHTS, "setting 'init_noise'"))
-        lines = outline_target(bank, prior, GUIDE_WEIGHTS, guide, wanted_texts(self.settings.prompts))
+        return outline_target(bank, prior, GUIDE_WEIGHTS, guide, wanted_texts(self.settings.prompts))
+
+    def _start_on(self, lines, count: int, source: str) -> None:
+        """The first `count` strokes laid along the lines (a (rows, columns) grid placed on the picture)."""
+        if count == 0:
+            return
         cell, origin = placement((self.width, self.height), lines.shape)
-        count, points = self.control.shape[:2]
         # a chain no longer than a stroke may reach (stroke_length across)
-        control = strokes_along(lines, count, points, cell, origin, max_cells=int(2 * self.radius / cell))
+        control = strokes_along(lines, count, self.control.shape[1], cell, origin,
+                                max_cells=int(2 * self.radius / cell))
         if control is None:
-            warn("setting 'init_noise': the guide's picture of the prompt has no lines; the strokes start at "
-                 "random places")
+            warn(f"line_sketch: {source} has no lines; the strokes start at random places")
             return
         with torch.no_grad():
-            self.control.copy_(control.to(self.device))
+            self.control[:count] = control.to(self.device)
         self.clamp()

@@ -20,12 +20,13 @@ EDGE_CONTRAST = 0.12
 _STEPS = ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))
 
 
-def outline(rgba: torch.Tensor) -> np.ndarray:
-    """(1,4,H,W) in [0,1] → (H,W) bool: opaque cells with a clear 4-neighbour (or on the picture's edge),
-    and opaque cells whose colour differs by EDGE_CONTRAST from the cell left of or above them."""
+def outline(rgba: torch.Tensor, frame: bool = True) -> np.ndarray:
+    """(1,4,H,W) in [0,1] → (H,W) bool: opaque cells with a clear 4-neighbour (with `frame`, beyond the
+    picture's edge counts as clear: a sprite's outline closes there; a photo that fills its frame has
+    none), and opaque cells whose colour differs by EDGE_CONTRAST from the cell left of or above them."""
     picture = rgba[0].detach().float().cpu().numpy()
     opaque = picture[3] > 0.5
-    padded = np.pad(opaque, 1)
+    padded = np.pad(opaque, 1) if frame else np.pad(opaque, 1, mode="edge")
     h, w = opaque.shape
     all_opaque_around = np.ones_like(opaque)
     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
@@ -38,6 +39,29 @@ def outline(rgba: torch.Tensor) -> np.ndarray:
     ink[:, 1:] |= across & opaque[:, 1:]
     ink[1:] |= down & opaque[1:]
     return ink
+
+
+def edges(rgb: torch.Tensor, share: float = 0.1) -> np.ndarray:
+    """(1,3,H,W) in [0,1] → (H,W) bool: a photo's lines, where its OKLab colour changes fastest. A
+    photo's edges are soft, spread over a few cells, so unlike `outline` this looks at the change
+    across two cells, keeps the cells whose change is the largest `share` of all (and at least
+    EDGE_CONTRAST / 3), and of those only the ones where the change peaks across the edge (one cell
+    wide lines, as a pencil draws them)."""
+    lab = srgb_to_oklab(rgb[0].detach().float().cpu().numpy().transpose(1, 2, 0).reshape(-1, 3))
+    lab = np.pad(lab.reshape(rgb.shape[2], rgb.shape[3], 3), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    across = lab[1:-1, 2:] - lab[1:-1, :-2]
+    down = lab[2:, 1:-1] - lab[:-2, 1:-1]
+    change = np.sqrt((across ** 2).sum(-1) + (down ** 2).sum(-1))
+    if not change.any():
+        return np.zeros(change.shape, bool)
+    strong = change >= max(np.quantile(change, 1 - share), EDGE_CONTRAST / 3)
+    # the peak across the edge: along its steeper direction, no neighbour changes more
+    padded = np.pad(change, 1)
+    h, w = change.shape
+    sideways = np.abs(np.linalg.norm(across, axis=-1)) >= np.abs(np.linalg.norm(down, axis=-1))
+    left_right = (change >= padded[1:-1, :-2]) & (change >= padded[1:-1, 2:])
+    up_down = (change >= padded[:-2, 1:-1]) & (change >= padded[2:, 1:-1])
+    return strong & np.where(sideways, left_right, up_down)
 
 
 def chains(ink: np.ndarray, max_cells: int) -> list[list[tuple[int, int]]]:

@@ -104,7 +104,9 @@ def test_pixel_grid_turns_any_drawer_into_pixel_art(strokes, tmp_path):
 
 def test_anchoring_gives_gradients_for_vector_drawers(strokes, tmp_path):
     path = tmp_path / "init.png"
-    Image.new("RGB", (64, 48), (250, 10, 10)).save(path)
+    picture = Image.new("RGB", (64, 48), "white")
+    picture.paste((250, 10, 10), (8, 8, 56, 40))  # a red block: line_sketch starts along its edge
+    picture.save(path)
     for drawer in ("clipdraw", "line_sketch"):
         session = Session(resolve({**strokes, "drawer": drawer, "prompts": "x:0", "init_image": str(path),
                                    "init_weight_pix": 1.0, "init_clip_weight": 1.0}))

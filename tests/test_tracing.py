@@ -11,7 +11,7 @@ from pixray.losses import LossContext
 from pixray.losses.trace import TraceLoss
 from pixray.session import Session
 from pixray.settings import resolve
-from pixray.tracing import _to_count, chains, outline, placement, strokes_along
+from pixray.tracing import _to_count, chains, edges, outline, placement, strokes_along
 
 EMBEDDED = "embedded"
 
@@ -31,6 +31,8 @@ def test_outline_inks_the_silhouette_edge_and_colour_changes_not_the_inside():
     assert ink[8, 3] and ink[8, 12] and ink[3, 8]  # the disc's rim
     assert not ink[8, 8] and not ink[0, 0]  # its middle and the clear background
     assert not (ink & ~opaque).any()  # lines lie on the sprite
+    full = torch.ones(1, 4, 8, 8)
+    assert outline(full).sum() == 28 and not outline(full, frame=False).any()  # a frame only where asked
     rim = ink.sum()
     sprite[0, :3, 7:9, 7:9] = 0.0  # a black eye in the middle
     with_eye = outline(sprite)
@@ -146,3 +148,38 @@ def test_a_picture_without_lines_leaves_the_trace_loss_out_with_a_warning(sketch
     with pytest.warns(pixray.PixrayWarning, match="custom_loss 'trace': the guide's picture of the prompt has no lines"):
         value = loss(LossContext(torch.rand(1, 3, 128, 128), 0, 1, None))
     assert value.item() == 0 and torch.isfinite(value)
+
+
+def test_line_sketch_starts_along_an_init_images_lines_as_much_as_init_image_alpha_says(quick, tmp_path):
+    path = tmp_path / "square.png"
+    picture = Image.new("RGB", (64, 48), "white")
+    picture.paste((200, 30, 30), (16, 12, 48, 36))  # a red block: its edge is the line
+    picture.save(path)
+    settings = {**quick, "drawer": "line_sketch", "init_image": str(path), "pixel_size": (16, 12), "strokes": 8}
+
+    def on_the_edge(control):  # every point within one cell (4 pixels) of the block's edge
+        x, y = control[..., 0], control[..., 1]
+        near = ((x - 16).abs() <= 4) | ((x - 48).abs() <= 4) | ((y - 12).abs() <= 4) | ((y - 36).abs() <= 4)
+        return bool((near & (x >= 12) & (x <= 52) & (y >= 8) & (y <= 40)).all())
+
+    def start(alpha):
+        return Session(resolve({**settings, "init_image_alpha": alpha})).drawer.inner.control.detach().cpu()
+
+    half, at_random = start(128), start(0)
+    assert on_the_edge(start(255)) and on_the_edge(half[:4]) and not on_the_edge(at_random)
+    assert torch.equal(half[4:], at_random[4:])  # the other half where they were
+
+
+def test_a_photos_soft_edges_become_thin_lines():
+    from torchvision.transforms.functional import gaussian_blur as blur
+
+    sprite = disc(size=32, radius=10, colour=(0.9, 0.6, 0.1))
+    photo = blur(sprite[:, :3] + (1 - sprite[:, 3:]) * torch.tensor([0.9, 0.85, 0.75]).view(1, 3, 1, 1), 7, 2.0)
+    assert not outline(torch.cat([photo, torch.ones_like(photo[:, :1])], 1), frame=False).any()  # too soft
+    lines = edges(photo)
+    ys, xs = np.nonzero(lines)
+    radii = np.hypot(ys + 0.5 - 16, xs + 0.5 - 16)
+    assert len(radii) >= 40 and np.abs(radii - 10).max() <= 1.5  # the disc's rim
+    across_the_rim = lines[16, :]
+    assert across_the_rim.sum() <= 4  # thin: one or two cells on each side
+    assert not edges(torch.full((1, 3, 8, 8), 0.5)).any()
