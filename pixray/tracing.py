@@ -59,8 +59,7 @@ def edges(rgb: torch.Tensor, share: float = 0.1) -> np.ndarray:
     strong = change >= max(np.quantile(change, 1 - share), EDGE_CONTRAST / 3)
     # the peak across the edge: along its steeper direction, no neighbour changes more
     padded = np.pad(change, 1)
-    h, w = change.shape
-    sideways = np.abs(np.linalg.norm(across, axis=-1)) >= np.abs(np.linalg.norm(down, axis=-1))
+    sideways = np.linalg.norm(across, axis=-1) >= np.linalg.norm(down, axis=-1)
     left_right = (change >= padded[1:-1, :-2]) & (change >= padded[1:-1, 2:])
     up_down = (change >= padded[:-2, 1:-1]) & (change >= padded[2:, 1:-1])
     return strong & np.where(sideways, left_right, up_down)
