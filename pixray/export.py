@@ -83,7 +83,10 @@ def _finish_cells(indices: np.ndarray, opaque: np.ndarray | None, colors: np.nda
         backdrop = cleanup.background_mask(indices, opaque)
         opaque = ~backdrop if opaque is None else opaque & ~backdrop
     if settings.cleanup and settings.dither == "none":
-        indices, opaque = cleanup.remove_stipple(indices, opaque, colors)
+        if settings.palette is not None:
+            # stipple is a loop's mix of two of the user's colours; in colours fitted to the picture the
+            # same pass flattened the sprite drawer's details (judge R@1 coarsened, 3 seeds: 0.80 -> 0.77)
+            indices, opaque = cleanup.remove_stipple(indices, opaque, colors)
         indices, opaque = cleanup.remove_strays(indices, opaque, colors)
     if settings.outline is not None and opaque is not None and opaque.any():
         ring = cleanup.outline_mask(opaque)

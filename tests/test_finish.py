@@ -166,6 +166,21 @@ def test_stipple_is_flattened_but_diagonal_lines_and_a_lone_eye_stay():
     assert np.array_equal(cleaned[unchanged], field[unchanged])
 
 
+def test_stipple_is_flattened_in_a_users_palette_not_in_colours_fitted_to_the_picture():
+    from types import SimpleNamespace
+
+    from pixray.export import _finish_cells
+    field = np.full((14, 14), 4)
+    specks = [(y, x + y % 4) for y in (1, 3, 5) for x in (1, 5, 9)]
+    for y, x in specks:
+        field[y, x] = 1
+    settings = dict(background="keep", cleanup=True, dither="none", outline=None)
+    users, _ = _finish_cells(field.copy(), None, PALETTE, SimpleNamespace(palette="pico8", **settings), "oklab")
+    fitted, _ = _finish_cells(field.copy(), None, PALETTE, SimpleNamespace(palette=None, **settings), "oklab")
+    assert all(users[y, x] == 4 for y, x in specks)
+    assert np.array_equal(fitted, remove_strays(field.copy(), None, PALETTE)[0])  # strays only
+
+
 def test_specks_count_orphans_that_stand_out_not_the_next_shade():
     ramp = np.repeat(np.arange(8)[None] * 6 + 100, 8, 0)          # grey shades 6 levels apart, in columns
     shades = np.stack([ramp] * 3, -1).astype(np.uint8)
