@@ -723,7 +723,7 @@ def _embedded_defaults(settings: Settings, values: dict) -> None:
 
 def _check_outline(settings: Settings) -> None:
     """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt."""
-    from .guide.prior import PRIOR_WEIGHTS
+    from .guide.bank import require_sprite_bank
     from .prompts import wanted_texts
 
     users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" else []) + \
@@ -736,9 +736,7 @@ def _check_outline(settings: Settings) -> None:
     if not wanted_texts(settings.prompts):
         raise SettingsError(f"{users[0]} follows the lines of the embedded guide's picture of a text prompt; "
                             f"give a prompt with a positive weight")
-    if not PRIOR_WEIGHTS.is_file():
-        raise SettingsError(f"{users[0]} needs the sprite prior's bank {PRIOR_WEIGHTS}, which is missing; "
-                            f"rebuild it with python -m pixray.guide.prior")
+    require_sprite_bank(users[0])
 
 
 def _check_prompts(settings: Settings) -> None:

@@ -139,16 +139,23 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
     return entry, unknown
 
 
-def load_sprite_bank(guide_path: Path, needed_by: str) -> tuple[SpritePrior, dict, GuideModel]:
-    """The sprite prior, its bank (with this guide's view of it: recomputed when the guide file is not the
-    one the bank was built with) and the guide, on the CPU. `needed_by` names the setting that asked, for
-    the error when the prior's file is missing."""
+def require_sprite_bank(needed_by: str) -> None:
+    """One line naming the setting (`needed_by`) when the sprite prior's file, which holds the bank, is missing."""
     from ..errors import SettingsError
     from .prior import PRIOR_WEIGHTS
 
     if not PRIOR_WEIGHTS.is_file():
         raise SettingsError(f"{needed_by} needs the sprite prior's bank {PRIOR_WEIGHTS}, which is missing; "
                             f"rebuild it with python -m pixray.guide.prior")
+
+
+def load_sprite_bank(guide_path: Path, needed_by: str) -> tuple[SpritePrior, dict, GuideModel]:
+    """The sprite prior, its bank (with this guide's view of it: recomputed when the guide file is not the
+    one the bank was built with) and the guide, on the CPU. `needed_by` names the setting that asked, for
+    the error when the prior's file is missing."""
+    from .prior import PRIOR_WEIGHTS
+
+    require_sprite_bank(needed_by)
     data = torch.load(PRIOR_WEIGHTS, weights_only=True)
     guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     prior, bank = SpritePrior.from_file(data), data["bank"]
