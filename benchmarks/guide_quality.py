@@ -120,9 +120,10 @@ def page_at_border(picture: torch.Tensor, page: str) -> float:
     return ((ring - page_colour(page)).abs().amax(0) < 0.03).float().mean().item()
 
 
-def contact_sheet(pictures: list[torch.Tensor], labels: list[str], title: str, path: Path) -> None:
-    """Every picture at 4x with its prompt under it, 8 to a row."""
-    cell, columns = 128, 8
+def contact_sheet(pictures: list[torch.Tensor], labels: list[str], title: str, path: Path,
+                  columns: int = 8) -> None:
+    """Every picture at 128x128 with its prompt under it, `columns` to a row."""
+    cell = 128
     rows = -(-len(pictures) // columns)
     sheet = Image.new("RGB", (columns * cell, 24 + rows * (cell + 14)), "white")
     pen = ImageDraw.Draw(sheet)

@@ -9,15 +9,12 @@ steers from random places pile into ink blots. Given an init image, they start a
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from pixray.errors import warn
 from pixray.prompts import wanted_texts
-from pixray.tracing import edges, placement, strokes_along
+from pixray.tracing import image_lines, placement, strokes_along
 
 from .clipdraw import ClipDrawDrawer
-
-INIT_CELL = 4  # pixels per cell in which an init image's lines are found, without pixel_size
 
 
 class LineSketchDrawer(ClipDrawDrawer):
@@ -34,11 +31,9 @@ class LineSketchDrawer(ClipDrawDrawer):
     def init_from_image(self, image):
         super().init_from_image(image)  # random strokes (the draws keep a run's random numbers the same)
         if image is not None:
-            # the picture's own lines, on the cells of pixel_size (else cells of INIT_CELL pixels); of
-            # the strokes, init_image_alpha's share starts on them, the rest where they were
-            columns, rows = self.settings.pixel_size or (max(1, self.width // INIT_CELL),
-                                                         max(1, self.height // INIT_CELL))
-            lines = edges(F.interpolate(image.float().cpu(), size=(rows, columns), mode="area"))
+            # the picture's own lines; of the strokes, init_image_alpha's share starts on them, the
+            # rest where they were
+            lines = image_lines(image, self.settings.pixel_size, self.settings.max_stroke_width)
             self._start_on(lines, round(len(self.control) * self.settings.init_image_alpha / 255), "init_image")
         elif self.settings.init_noise == "outline":
             self._start_on(self._guide_lines(), len(self.control), "the guide's picture of the prompt")

@@ -413,8 +413,8 @@ class Settings:
     # losses
     custom_loss: list = setting([], parse_name_list, "losses",
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
-                                "smoothness, edge, paper, style, trace (ink on the lines of the embedded "
-                                "guide's picture of the prompt)", metavar="LOSSES")
+                                "smoothness, edge, paper, style, trace (ink on the lines of init_image, else of "
+                                "the embedded guide's picture of the prompt)", metavar="LOSSES")
     edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
     edge_thickness: Any = setting(None, _number(int), "losses",
                                   "edge loss: width of the border band in pixels (default: 1/16 of the shorter "
@@ -707,13 +707,18 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:1.0"]),
                             "clipdraw": dict(custom_loss=["paper:1.0"]),
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
+# With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's
+# strokes start on the image's own lines and the trace loss keeps them there (without it the guide
+# scribbled them into blots).
+EMBEDDED_INIT_IMAGE_DEFAULTS = {"line_sketch": dict(custom_loss=["trace:3.0"])}
 
 
 def _embedded_defaults(settings: Settings, values: dict) -> None:
     from .perceptors import EMBEDDED
 
-    defaults = EMBEDDED_DRAWER_DEFAULTS.get(settings.drawer)
-    if defaults is None or settings.init_image is not None:
+    table = EMBEDDED_DRAWER_DEFAULTS if settings.init_image is None else EMBEDDED_INIT_IMAGE_DEFAULTS
+    defaults = table.get(settings.drawer)
+    if defaults is None:
         return
     if all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
         for name, value in defaults.items():
@@ -722,12 +727,14 @@ def _embedded_defaults(settings: Settings, values: dict) -> None:
 
 
 def _check_outline(settings: Settings) -> None:
-    """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt."""
+    """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt (the
+    trace loss on the init image's lines when there is one)."""
     from .guide.bank import require_sprite_bank
     from .prompts import wanted_texts
 
+    traced = "trace" in _custom_loss_names(settings) and settings.init_image is None
     users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" else []) + \
-        (["setting 'custom_loss': 'trace'"] if "trace" in _custom_loss_names(settings) else [])
+        (["setting 'custom_loss': 'trace'"] if traced else [])
     if not users:
         return
     if settings.init_noise == "outline" and settings.drawer != "line_sketch":

@@ -8,8 +8,10 @@ init_noise=outline).
 
 from __future__ import annotations
 
+import math
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .quantize import srgb_to_oklab
 
@@ -18,6 +20,10 @@ from .quantize import srgb_to_oklab
 # frog's eyes and a watermelon's rind, which 0.12 left out (judge R@1 of the outlines of the guide's
 # pictures, 36 paraphrases: 0.30 at 0.06, 0.35 at 0.09, 0.29 at 0.12, 0.24 at 0.18; MODEL_CARD.md).
 EDGE_CONTRAST = 0.09
+# The share of a photo's cells whose colour change can make its lines (before thinning to one cell):
+# 0.1 left out the pizza's crust, the cat's cheeks and most of the banana on blurred Twemoji photos,
+# 0.2 draws them (benchmarks/init_lines.py); an absolute threshold lost the pale banana on a pale page.
+EDGE_SHARE = 0.2
 # 4-neighbours first: a chain follows straight runs before it steps diagonally
 _STEPS = ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))
 
@@ -43,10 +49,10 @@ def outline(rgba: torch.Tensor, frame: bool = True) -> np.ndarray:
     return ink
 
 
-def edges(rgb: torch.Tensor, share: float = 0.1) -> np.ndarray:
+def edges(rgb: torch.Tensor, share: float | None = None) -> np.ndarray:
     """(1,3,H,W) in [0,1] → (H,W) bool: a photo's lines, where its OKLab colour changes fastest. A
     photo's edges are soft, spread over a few cells, so unlike `outline` this looks at the change
-    across two cells, keeps the cells whose change is the largest `share` of all (and at least
+    across two cells, keeps the cells whose change is the largest `share` (EDGE_SHARE) of all (and at least
     EDGE_CONTRAST / 3), and of those only the ones where the change peaks across the edge (one cell
     wide lines, as a pencil draws them)."""
     lab = srgb_to_oklab(rgb[0].detach().float().cpu().numpy().transpose(1, 2, 0).reshape(-1, 3))
@@ -56,6 +62,7 @@ def edges(rgb: torch.Tensor, share: float = 0.1) -> np.ndarray:
     change = np.sqrt((across ** 2).sum(-1) + (down ** 2).sum(-1))
     if not change.any():
         return np.zeros(change.shape, bool)
+    share = EDGE_SHARE if share is None else share
     strong = change >= max(np.quantile(change, 1 - share), EDGE_CONTRAST / 3)
     # the peak across the edge: along its steeper direction, no neighbour changes more
     padded = np.pad(change, 1)
@@ -63,6 +70,19 @@ def edges(rgb: torch.Tensor, share: float = 0.1) -> np.ndarray:
     left_right = (change >= padded[1:-1, :-2]) & (change >= padded[1:-1, 2:])
     up_down = (change >= padded[:-2, 1:-1]) & (change >= padded[2:, 1:-1])
     return strong & np.where(sideways, left_right, up_down)
+
+
+def image_lines(image: torch.Tensor, pixel_size: tuple[int, int] | None, stroke_width: float) -> np.ndarray:
+    """(rows, columns) bool: the lines (`edges`) of a (1,3,H,W) init image, on the cells of pixel_size
+    (columns, rows), else on cells as wide as a stroke: on a narrower line a stroke puts down more ink
+    than the line holds and the trace loss shortens strokes, leaving gaps (4-pixel cells under 5-pixel
+    strokes: 10-25 % shorter in 20 steps); on a wider one it lengthens them into doubled, wobbly lines
+    (6 pixels). Where line_sketch's strokes start and what the trace loss keeps them on when there is an
+    init image."""
+    height, width = image.shape[-2:]
+    cell = math.ceil(stroke_width)
+    columns, rows = pixel_size or (max(1, width // cell), max(1, height // cell))
+    return edges(F.interpolate(image.float().cpu(), size=(rows, columns), mode="area"))
 
 
 def chains(ink: np.ndarray, max_cells: int) -> list[list[tuple[int, int]]]:

@@ -183,3 +183,50 @@ def test_a_photos_soft_edges_become_thin_lines():
     across_the_rim = lines[16, :]
     assert across_the_rim.sum() <= 4  # thin: one or two cells on each side
     assert not edges(torch.full((1, 3, 8, 8), 0.5)).any()
+
+
+def block_photo(path, size=(160, 160)):
+    """A blurred red block on a pale page: a photo whose lines are the block's edge."""
+    from PIL import ImageFilter
+
+    picture = Image.new("RGB", size, (225, 215, 200))
+    picture.paste((200, 40, 30), (40, 40, 120, 120))
+    picture.filter(ImageFilter.GaussianBlur(2)).save(path)
+    return str(path)
+
+
+def test_with_an_init_image_line_sketch_traces_the_images_lines_under_the_embedded_guide(sketch, tmp_path):
+    from pixray.images import load_image_tensor
+    from pixray.tracing import image_lines
+
+    photo = block_photo(tmp_path / "block.png")
+    values = {**sketch, "init_image": photo, "pixel_size": None, "size": (160, 160)}
+    settings = resolve(values)
+    assert settings.custom_loss == ["trace:3.0"] and settings.init_noise != "outline"
+    pixel = resolve({**sketch, "drawer": "pixel", "init_image": photo})
+    assert pixel.custom_loss == [] and pixel.init_noise != "paper"  # the picture starts from the photo
+    lines = TraceLoss(settings)._build(torch.device("cpu"))[0][0, 0].numpy() > 0.5
+    assert lines.shape == (32, 32)  # cells as wide as the 5-pixel strokes
+    expected = image_lines(load_image_tensor(photo, (160, 160)), None, settings.max_stroke_width)
+    assert np.array_equal(lines, expected) and lines[8:24, 8].any() and not lines[16, 12:20].any()
+    # the lines are the photo's, so a prompt need not say where they are
+    assert resolve({**values, "prompts": "a heart:-1", "custom_loss": ["trace"]}).custom_loss == ["trace"]
+
+
+def test_strokes_started_on_an_init_images_lines_stay_whole_under_the_trace_loss(sketch, tmp_path):
+    from pixray.vector import bezier_polyline
+
+    settings = resolve({**sketch, "init_image": block_photo(tmp_path / "block.png"), "pixel_size": None,
+                        "size": (160, 160), "prompts": "a red love heart:0.00001", "custom_loss": ["trace:3"],
+                        "strokes": 8, "iterations": 20})
+    session = Session(settings)
+
+    def length():
+        points = bezier_polyline(session.drawer.control.detach())  # no pixel_size: the drawer itself
+        return float((points[:, 1:] - points[:, :-1]).norm(dim=-1).sum())
+
+    start = length()
+    for _ in range(20):
+        session.step()
+    # lines as narrow as 4-pixel cells under 5-pixel strokes shortened them by 10-25 %, leaving gaps
+    assert length() >= 0.97 * start

@@ -1,4 +1,4 @@
-"""Keeps the picture's ink on the lines of the embedded guide's own picture of the prompt."""
+"""Keeps the picture's ink on lines: the init image's, or those of the embedded guide's own picture of the prompt."""
 
 from __future__ import annotations
 
@@ -25,11 +25,13 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 class TraceLoss(Loss):
-    """The picture's darkness, on the grid of the guide's sprites (32x32, as large as fits, centred),
-    against the outline (pixray/tracing.py) of the emoji the prompts retrieve (guide/bank.py), compared
-    sharp and blurred; each relative to the lines' own energy and averaged, so a blank page scores 1. The embedded
-    guide learned coloured emoji, not line art: steered by it alone, line_sketch's black strokes piled
-    into ink blots (MODEL_CARD.md). Works with any perceptor; the lines always come from the guide."""
+    """The picture's darkness against lines, compared sharp and blurred; each relative to the lines' own
+    energy and averaged, so a blank page scores 1. The lines: with an init image, its own (tracing.
+    image_lines, where line_sketch's strokes start); else the outline (pixray/tracing.py) of the emoji the
+    prompts retrieve (guide/bank.py), on the grid of the guide's sprites (32x32, as large as fits,
+    centred). The embedded guide learned coloured emoji, not line art: steered by it alone, line_sketch's
+    black strokes piled into ink blots, also when they started on an init image's lines (MODEL_CARD.md).
+    Works with any drawer and perceptor."""
 
     name = "trace"
 
@@ -37,16 +39,28 @@ class TraceLoss(Loss):
         super().__init__(settings, weight)
         self._lines: list[torch.Tensor] | None = None  # the outline at each blur, built at the first step
 
-    def _build(self, device: torch.device) -> list[torch.Tensor]:
-        from ..errors import warn
+    def _target(self):
+        """(rows, columns) bool lines, and what they are (for the warning when there are none)."""
+        if self.settings.init_image:
+            from ..images import load_image_tensor
+            from ..tracing import image_lines
+
+            image = load_image_tensor(self.settings.init_image, self.settings.size)
+            return image_lines(image, self.settings.pixel_size, self.settings.max_stroke_width), "init_image"
         from ..guide.bank import load_sprite_bank, outline_target
         from ..perceptors import GUIDE_WEIGHTS
         from ..prompts import wanted_texts
 
         prior, bank, guide = load_sprite_bank(GUIDE_WEIGHTS, "custom_loss 'trace'")
         lines = outline_target(bank, prior, GUIDE_WEIGHTS, guide, wanted_texts(self.settings.prompts))
+        return lines, "the guide's picture of the prompt"
+
+    def _build(self, device: torch.device) -> list[torch.Tensor]:
+        from ..errors import warn
+
+        lines, source = self._target()
         if not lines.any():
-            warn("custom_loss 'trace': the guide's picture of the prompt has no lines; the loss is left out")
+            warn(f"custom_loss 'trace': {source} has no lines; the loss is left out")
             return []
         lines = torch.from_numpy(lines).float()[None, None].to(device)
         return [gaussian_blur(lines, sigma) for sigma in BLURS]
