@@ -700,12 +700,15 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # cells the prompt does not ask for white (a small guide leaves a noise start noisy;
 # benchmarks/guide_quality.py, MODEL_CARD.md). Weight 1: steered towards the guide's pictures
 # (guide_picture_mix), 0.3 left pastel scraps around the thing (pixel hue spread 1.39 bits, 1.04 at 1,
-# R@1 no lower), and clipdraw piled strokes into dark corners (R@1 coarsened 0.61, 0.73 with it).
+# R@1 no lower), and clipdraw piled strokes into dark corners (R@1 coarsened 0.61, 0.73 with it). fft
+# keeps its grey start (a white one made small, pale things: R@1 0.58 / 0.50 at seed 0) but gains from
+# the paper loss on all three seeds (mean R@1 0.56 / 0.56 → 0.61 / 0.61).
 # line_sketch can only draw black lines, which the guide (it learned coloured emoji) reads as blots: its
 # strokes start along the lines of the guide's own picture of the prompt and the trace loss keeps them
 # there while the guide steers (MODEL_CARD.md).
 EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:1.0"]),
                             "clipdraw": dict(custom_loss=["paper:1.0"]),
+                            "fft": dict(custom_loss=["paper:1.0"]),
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's
 # strokes start on the image's own lines and the trace loss keeps them there (without it the guide
