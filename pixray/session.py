@@ -206,7 +206,7 @@ class Session:
         if self.fits_palette and self.iteration % REFIT_EVERY == 0:
             self.palette = self._fit_palette(image.detach())
         context = LossContext(rgb, self.iteration, self.settings.iterations, self.palette, self.settings.tile,
-                              image[:, 3:] if image.shape[1] == 4 else None)
+                              image[:, 3:] if image.shape[1] == 4 else None, self.init_image)
         for loss in self.custom_losses:
             parts[loss.name] = loss(context)
         if self.init_image is not None:

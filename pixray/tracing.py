@@ -9,6 +9,7 @@ init_noise=outline).
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -49,10 +50,10 @@ def outline(rgba: torch.Tensor, frame: bool = True) -> np.ndarray:
     return ink
 
 
-def edges(rgb: torch.Tensor, share: float | None = None) -> np.ndarray:
+def edges(rgb: torch.Tensor) -> np.ndarray:
     """(1,3,H,W) in [0,1] → (H,W) bool: a photo's lines, where its OKLab colour changes fastest. A
     photo's edges are soft, spread over a few cells, so unlike `outline` this looks at the change
-    across two cells, keeps the cells whose change is the largest `share` (EDGE_SHARE) of all (and at least
+    across two cells, keeps the cells whose change is the largest share (EDGE_SHARE) of all (and at least
     EDGE_CONTRAST / 3), and of those only the ones where the change peaks across the edge (one cell
     wide lines, as a pencil draws them)."""
     lab = srgb_to_oklab(rgb[0].detach().float().cpu().numpy().transpose(1, 2, 0).reshape(-1, 3))
@@ -62,8 +63,7 @@ def edges(rgb: torch.Tensor, share: float | None = None) -> np.ndarray:
     change = np.sqrt((across ** 2).sum(-1) + (down ** 2).sum(-1))
     if not change.any():
         return np.zeros(change.shape, bool)
-    share = EDGE_SHARE if share is None else share
-    strong = change >= max(np.quantile(change, 1 - share), EDGE_CONTRAST / 3)
+    strong = change >= max(np.quantile(change, 1 - EDGE_SHARE), EDGE_CONTRAST / 3)
     # the peak across the edge: along its steeper direction, no neighbour changes more
     padded = np.pad(change, 1)
     sideways = np.linalg.norm(across, axis=-1) >= np.linalg.norm(down, axis=-1)

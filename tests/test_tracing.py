@@ -97,7 +97,7 @@ def test_line_sketch_starts_on_the_guides_lines_under_the_embedded_guide(sketch)
     session = Session(settings)
     loss = TraceLoss(settings)
     on_lines = session.drawer.synth().detach()
-    lines = loss._build(on_lines.device)[0][0, 0].numpy() > 0.5
+    lines = loss._build(on_lines.device, None)[0][0, 0].numpy() > 0.5
     drawn = ink_cells(on_lines)
     assert (drawn & lines).sum() >= 0.8 * lines.sum()  # the heart's outline, drawn
     assert (drawn & ~lines).sum() <= 0.25 * drawn.sum()  # little ink off it
@@ -197,7 +197,6 @@ def block_photo(path, size=(160, 160)):
 
 def test_with_an_init_image_line_sketch_traces_the_images_lines_under_the_embedded_guide(sketch, tmp_path):
     from pixray.images import load_image_tensor
-    from pixray.tracing import image_lines
 
     photo = block_photo(tmp_path / "block.png")
     values = {**sketch, "init_image": photo, "pixel_size": None, "size": (160, 160)}
@@ -205,10 +204,14 @@ def test_with_an_init_image_line_sketch_traces_the_images_lines_under_the_embedd
     assert settings.custom_loss == ["trace:3.0"] and settings.init_noise != "outline"
     pixel = resolve({**sketch, "drawer": "pixel", "init_image": photo})
     assert pixel.custom_loss == [] and pixel.init_noise != "paper"  # the picture starts from the photo
-    lines = TraceLoss(settings)._build(torch.device("cpu"))[0][0, 0].numpy() > 0.5
+    session = Session(settings)
+    session.step()  # the loss finds its lines at the first step, in the session's init image
+    trace = next(loss for loss in session.custom_losses if isinstance(loss, TraceLoss))
+    lines = trace._lines[0][0, 0].numpy() > 0.5
     assert lines.shape == (32, 32)  # cells as wide as the 5-pixel strokes
-    expected = image_lines(load_image_tensor(photo, (160, 160)), None, settings.max_stroke_width)
-    assert np.array_equal(lines, expected) and lines[8:24, 8].any() and not lines[16, 12:20].any()
+    photo_cells = torch.nn.functional.interpolate(load_image_tensor(photo, (160, 160)), size=(32, 32), mode="area")
+    assert np.array_equal(lines, edges(photo_cells))
+    assert lines[8:24, 8].any() and not lines[16, 12:20].any()  # the block's left edge, not its inside
     # the lines are the photo's, so a prompt need not say where they are
     assert resolve({**values, "prompts": "a heart:-1", "custom_loss": ["trace"]}).custom_loss == ["trace"]
 

@@ -16,6 +16,7 @@ class LossContext:
     palette: torch.Tensor | None     # (K,3) in [0,1] when a palette is set
     tile: bool = False               # the picture wraps around: neighbours cross the borders
     alpha: torch.Tensor | None = None  # (1,1,H,W) opacity in [0,1] when the picture is transparent
+    init_image: torch.Tensor | None = None  # (1,3,H,W) init_image at the picture's size, when given
 
 
 class Loss:

@@ -39,14 +39,12 @@ class TraceLoss(Loss):
         super().__init__(settings, weight)
         self._lines: list[torch.Tensor] | None = None  # the outline at each blur, built at the first step
 
-    def _target(self):
+    def _target(self, init_image: torch.Tensor | None):
         """(rows, columns) bool lines, and what they are (for the warning when there are none)."""
-        if self.settings.init_image:
-            from ..images import load_image_tensor
+        if init_image is not None:
             from ..tracing import image_lines
 
-            image = load_image_tensor(self.settings.init_image, self.settings.size)
-            return image_lines(image, self.settings.pixel_size, self.settings.max_stroke_width), "init_image"
+            return image_lines(init_image, self.settings.pixel_size, self.settings.max_stroke_width), "init_image"
         from ..guide.bank import load_sprite_bank, outline_target
         from ..perceptors import GUIDE_WEIGHTS
         from ..prompts import wanted_texts
@@ -55,10 +53,10 @@ class TraceLoss(Loss):
         lines = outline_target(bank, prior, GUIDE_WEIGHTS, guide, wanted_texts(self.settings.prompts))
         return lines, "the guide's picture of the prompt"
 
-    def _build(self, device: torch.device) -> list[torch.Tensor]:
+    def _build(self, device: torch.device, init_image: torch.Tensor | None) -> list[torch.Tensor]:
         from ..errors import warn
 
-        lines, source = self._target()
+        lines, source = self._target(init_image)
         if not lines.any():
             warn(f"custom_loss 'trace': {source} has no lines; the loss is left out")
             return []
@@ -69,7 +67,7 @@ class TraceLoss(Loss):
         from ..tracing import placement
 
         if self._lines is None:
-            self._lines = self._build(ctx.image.device)
+            self._lines = self._build(ctx.image.device, ctx.init_image)
         if not self._lines:
             return ctx.image.new_zeros(())
         rows, columns = self._lines[0].shape[-2:]
