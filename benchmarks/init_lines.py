@@ -5,7 +5,7 @@ as Twemoji drew it (a style the guide never learned), on a pale page, blurred. l
 the embedded guide (init_image, 160x160, the prompt; 32 strokes of 5 pixels). Each picture is scored on
 cells of 5 pixels against the true lines of the sharp picture (pixray/tracing.py: outline, the
 silhouette and the borders between its colours, the lines a person would trace):
-- lines drawn: the share of the true line cells with ink within one cell;
+- lines drawn: the share of the true line cells that are inked (at least a quarter dark);
 - ink on the lines: the share of inked cells within one cell of a true line;
 - pieces: separate pieces of ink (8-connected pixels) per picture: dashes make more, blots fewer;
 - the judge's R@1 among 20 (as guide_quality.py; it reads line art poorly: the real emoji's outlines
