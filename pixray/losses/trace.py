@@ -37,7 +37,7 @@ class TraceLoss(Loss):
 
     def __init__(self, settings, weight: float = 1.0):
         super().__init__(settings, weight)
-        self._lines: list[torch.Tensor] | None = None  # the outline at each blur, built at the first step
+        self._lines: list[torch.Tensor] | None = None  # the lines at each blur, built at the first step
 
     def _target(self, init_image: torch.Tensor | None):
         """(rows, columns) bool lines, and what they are (for the warning when there are none)."""
