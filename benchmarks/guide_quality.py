@@ -15,6 +15,9 @@ rebuilt by `python -m pixray.guide.train --judge`) then scores the picture again
 - Hue spread: the entropy, in bits, of the hue histogram (12 bins of 30 degrees) of the picture's
   saturated pixels: rainbow noise spreads over every hue (about 2 bits), a drawn thing keeps to a few
   (the sprite drawer's emoji: about 0.6), whatever the judge makes of them.
+- Pale fringe: the share of the picture's pixels that are pale (within 0.15 of the page's colour in
+  OKLab, not the page itself) and touch the page: the pastel halos and scraps around a thing that a
+  pixel artist would have left white (or drawn as a clear outline).
 - A contact sheet per drawer is written to benchmarks/results/ (every prompt, labelled).
 
     python benchmarks/guide_quality.py [--drawers pixel line_sketch clipdraw sprite:0 sprite] [--iterations 100]
@@ -38,6 +41,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageColor, ImageDraw
@@ -118,6 +122,18 @@ def page_at_border(picture: torch.Tensor, page: str) -> float:
     background is clear there, where white paper left opaque hides the page."""
     ring = torch.cat([picture[0, :, 0], picture[0, :, -1], picture[0, :, 1:-1, 0], picture[0, :, 1:-1, -1]], 1)
     return ((ring - page_colour(page)).abs().amax(0) < 0.03).float().mean().item()
+
+
+def pale_fringe(picture: torch.Tensor, page: str = "white") -> float:
+    """The share of pixels within 0.15 (OKLab) of the page's colour but more than 0.02 from it that
+    touch (4-neighbours) a pixel of the page."""
+    from pixray.quantize import srgb_to_oklab
+
+    lab = srgb_to_oklab(picture[0].permute(1, 2, 0).numpy())
+    away = np.linalg.norm(lab - srgb_to_oklab(page_colour(page).view(3).numpy()), axis=-1)
+    blank = np.pad(away <= 0.02, 1)
+    touches = blank[:-2, 1:-1] | blank[2:, 1:-1] | blank[1:-1, :-2] | blank[1:-1, 2:]
+    return float(((away > 0.02) & (away <= 0.15) & touches).mean())
 
 
 def contact_sheet(pictures: list[torch.Tensor], labels: list[str], title: str, path: Path,
@@ -211,8 +227,8 @@ def main() -> None:
     named_judge = len(judges) > 1
     clear = "transparent" in extra  # a column for the share of the pictures' borders that shows the page
     print(f"| drawer | {'judge | ' if named_judge else ''}R@1 of 20, as drawn | R@1 of 20, downsampled + 16 colours | mean judge similarity "
-          "| colour words right | hue spread (bits) | s per picture |" + (" border showing the page |" if clear else ""))
-    print("|---|---|---|---|---|---|---|" + ("---|" if named_judge else "") + ("---|" if clear else ""))
+          "| colour words right | hue spread (bits) | pale fringe | s per picture |" + (" border showing the page |" if clear else ""))
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if named_judge else "") + ("---|" if clear else ""))
     for row in args.drawers + (["reference", "reference:lines"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
         if row == "reference":
@@ -234,10 +250,11 @@ def main() -> None:
         named = [foreground_colour(p, args.page) for p in pictures[len(prompts):]]
         colours = statistics.mean(float(n == want) for n, (_, want) in zip(named, colour_prompts))
         hues = statistics.mean(float(hue_spread(p)[0]) for p in pictures)
+        fringe = statistics.mean(pale_fringe(p, args.page) for p in pictures)
         for path, judge in judges.items():
             raw, coarse, similarity = judge_row(judge, texts[path], pictures[:len(prompts)])
             print(f"| {name} | {path.stem + ' | ' if named_judge else ''}{raw:.2f} | {coarse:.2f} | {similarity:.3f} "
-                  f"| {colours:.2f} | {hues:.2f} | {statistics.mean(seconds):.1f} |"
+                  f"| {colours:.2f} | {hues:.2f} | {fringe:.3f} | {statistics.mean(seconds):.1f} |"
                   + (f" {statistics.mean(page_at_border(p, args.page) for p in pictures):.2f} |" if clear else ""),
                   flush=True)
         if not args.no_sheets:

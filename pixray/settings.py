@@ -696,19 +696,20 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
               f"{how} (small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
 
 
-# With the embedded guide the pixel drawer starts on white paper and both it and clipdraw keep the
+# With the embedded guide the pixel drawer starts on white paper and it, clipdraw and fft keep the
 # cells the prompt does not ask for white (a small guide leaves a noise start noisy;
-# benchmarks/guide_quality.py, MODEL_CARD.md). Weight 1: steered towards the guide's pictures
-# (guide_picture_mix), 0.3 left pastel scraps around the thing (pixel hue spread 1.39 bits, 1.04 at 1,
-# R@1 no lower), and clipdraw piled strokes into dark corners (R@1 coarsened 0.61, 0.73 with it). fft
-# keeps its grey start (a white one made small, pale things: R@1 0.58 / 0.50 at seed 0) but gains from
-# the paper loss on all three seeds (mean R@1 0.56 / 0.56 → 0.61 / 0.61).
+# benchmarks/guide_quality.py, MODEL_CARD.md): without it clipdraw piled strokes into dark corners
+# (R@1 coarsened 0.61, 0.73 with it) and fft gained on all three seeds. Weight 0.5 of the paper loss's
+# distance from white (session 18; before, 1.0 of its square, which left pastel halos: the pixel
+# drawer's pale fringe 0.062 -> 0.013 of its cells at seed 0, R@1 0.80 / 0.76 -> 0.75 / 0.74, mean of
+# three seeds; clipdraw 0.74 / 0.73 -> 0.71 / 0.75 at seed 0).
+# fft keeps its grey start (a white one made small, pale things).
 # line_sketch can only draw black lines, which the guide (it learned coloured emoji) reads as blots: its
 # strokes start along the lines of the guide's own picture of the prompt and the trace loss keeps them
 # there while the guide steers (MODEL_CARD.md).
-EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:1.0"]),
-                            "clipdraw": dict(custom_loss=["paper:1.0"]),
-                            "fft": dict(custom_loss=["paper:1.0"]),
+EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:0.5"]),
+                            "clipdraw": dict(custom_loss=["paper:0.5"]),
+                            "fft": dict(custom_loss=["paper:0.5"]),
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's
 # strokes start on the image's own lines and the trace loss keeps them there (without it the guide
