@@ -737,14 +737,15 @@ def _check_outline(settings: Settings) -> None:
     from .guide.bank import require_sprite_bank
     from .prompts import wanted_texts
 
-    traced = "trace" in _custom_loss_names(settings) and settings.init_image is None
-    users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" else []) + \
-        (["setting 'custom_loss': 'trace'"] if traced else [])
-    if not users:
-        return
     if settings.init_noise == "outline" and settings.drawer != "line_sketch":
         raise SettingsError(f"setting 'init_noise': 'outline' lays line_sketch's strokes along lines; drawer "
                             f"{settings.drawer!r} allows {', '.join(n for n in INIT_NOISES if n != 'outline')}")
+    # with an init image both follow the image's own lines instead
+    guided = settings.init_image is None
+    users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" and guided else []) + \
+        (["setting 'custom_loss': 'trace'"] if "trace" in _custom_loss_names(settings) and guided else [])
+    if not users:
+        return
     if not wanted_texts(settings.prompts):
         raise SettingsError(f"{users[0]} follows the lines of the embedded guide's picture of a text prompt; "
                             f"give a prompt with a positive weight")

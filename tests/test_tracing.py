@@ -214,6 +214,7 @@ def test_with_an_init_image_line_sketch_traces_the_images_lines_under_the_embedd
     assert lines[8:24, 8].any() and not lines[16, 12:20].any()  # the block's left edge, not its inside
     # the lines are the photo's, so a prompt need not say where they are
     assert resolve({**values, "prompts": "a heart:-1", "custom_loss": ["trace"]}).custom_loss == ["trace"]
+    assert resolve({**values, "prompts": "a heart:-1", "init_noise": "outline"}).init_noise == "outline"
 
 
 def test_strokes_started_on_an_init_images_lines_stay_whole_under_the_trace_loss(sketch, tmp_path):
