@@ -697,14 +697,12 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 
 
 # With the embedded guide the pixel drawer starts on white paper and it, clipdraw and fft keep the
-# cells the prompt does not ask for white (a small guide leaves a noise start noisy;
-# benchmarks/guide_quality.py, MODEL_CARD.md): without it clipdraw piled strokes into dark corners
-# (R@1 coarsened 0.61, 0.73 with it); fft gained on three seeds from the squared loss, not from this
-# one (mean 0.55 coarsened, 0.56 without: a clean page, kept for one rule). Weight 0.5 of the paper loss's
-# distance from white (session 18; before, 1.0 of its square, which left pastel halos: the pixel
-# drawer's pale fringe 0.062 -> 0.013 of its cells at seed 0, R@1 0.80 / 0.76 -> 0.75 / 0.74, mean of
-# three seeds; clipdraw 0.74 / 0.73 -> 0.71 / 0.75 at seed 0).
-# fft keeps its grey start (a white one made small, pale things).
+# cells the prompt does not ask for white (a small guide leaves a noise start noisy): without it clipdraw
+# piled strokes into dark corners (R@1 coarsened 0.61, 0.73 with it). Weight 0.5 of the paper loss's
+# distance from white (benchmarks/guide_quality.py, MODEL_CARD.md, session 18): against 1.0 of its square,
+# the pixel drawer's pale fringe 0.062 -> 0.013 of its cells, R@1 0.80 / 0.76 -> 0.75 / 0.74 over three
+# seeds. fft is about where it was without it (coarsened 0.55 / 0.56) and keeps its grey start (a white
+# one made small, pale things).
 # line_sketch can only draw black lines, which the guide (it learned coloured emoji) reads as blots: its
 # strokes start along the lines of the guide's own picture of the prompt and the trace loss keeps them
 # there while the guide steers (MODEL_CARD.md).
