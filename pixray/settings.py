@@ -730,18 +730,18 @@ def _embedded_defaults(settings: Settings, values: dict) -> None:
 
 
 def _check_outline(settings: Settings) -> None:
-    """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt (the
-    trace loss on the init image's lines when there is one)."""
+    """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt (both
+    on the init image's own lines when there is one)."""
     from .guide.bank import require_sprite_bank
     from .prompts import wanted_texts
 
     if settings.init_noise == "outline" and settings.drawer != "line_sketch":
         raise SettingsError(f"setting 'init_noise': 'outline' lays line_sketch's strokes along lines; drawer "
                             f"{settings.drawer!r} allows {', '.join(n for n in INIT_NOISES if n != 'outline')}")
-    # with an init image both follow the image's own lines instead
-    guided = settings.init_image is None
-    users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" and guided else []) + \
-        (["setting 'custom_loss': 'trace'"] if "trace" in _custom_loss_names(settings) and guided else [])
+    if settings.init_image is not None:
+        return
+    users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" else []) + \
+        (["setting 'custom_loss': 'trace'"] if "trace" in _custom_loss_names(settings) else [])
     if not users:
         return
     if not wanted_texts(settings.prompts):
