@@ -19,7 +19,7 @@ from torch import nn
 
 from .data import is_validation
 from .model import SavedModule
-from .train import as_tensor, load_styles
+from .train import as_tensor, load_styles, save_checkpoint
 
 STYLES = ["google", "fluent"]  # the guide's styles (Apache-2.0, MIT): the prior ships in the package
 
@@ -135,12 +135,9 @@ def fit(train_set: torch.Tensor, val_set: torch.Tensor, epochs: int, seed: int, 
             log(f"epoch {epoch + 1}/{epochs} recon {recon.item():.4f} kl {kl.item():.3f} ({time.time() - start:.0f} s)")
         stopping = stop_after is not None and stop_after <= epoch + 1 < epochs
         if last is not None and (epoch % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or epoch == epochs - 1 or stopping):
-            last.parent.mkdir(parents=True, exist_ok=True)
-            state = {"recipe": recipe, "epoch": epoch + 1,
-                     "seconds": time.time() - start, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                     "schedule": schedule.state_dict(), "generator": gen.get_state()}
-            torch.save(state, last.with_suffix(".tmp"))
-            last.with_suffix(".tmp").replace(last)  # a stop while saving leaves the last one whole
+            save_checkpoint({"recipe": recipe, "epoch": epoch + 1, "seconds": time.time() - start,
+                             "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                             "schedule": schedule.state_dict(), "generator": gen.get_state()}, last)
         if stopping:
             log(f"stopped after epoch {epoch + 1}; --resume with the same options continues")
             return model.eval().requires_grad_(False), None

@@ -30,7 +30,7 @@ import torch
 
 from .model import GuideModel
 from .negatives import SteeredBuffer, ranked_above_steered
-from .train import TEMPLATES, as_tensor, augment, load_styles, multi_positive_loss, sample_captions
+from .train import TEMPLATES, as_tensor, augment, load_styles, multi_positive_loss, sample_captions, save_checkpoint
 
 STYLES = ["google", "fluent"]
 # Hue ranges (degrees, start of each) and the colour word a person would use for them.
@@ -206,9 +206,9 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
             loss.backward()
             optimiser.step()
             schedule.step()
-        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                    "schedule": schedule.state_dict(), "epoch": epoch + 1, "rng": _rng_state(gen, rng), "recipe": recipe,
-                    "steered": buffer.pictures if buffer is not None else None}, last)
+        save_checkpoint({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                         "schedule": schedule.state_dict(), "epoch": epoch + 1, "rng": _rng_state(gen, rng),
+                         "recipe": recipe, "steered": buffer.pictures if buffer is not None else None}, last)
         if epoch % 5 == 4 or epoch == epochs - 1:
             log(f"epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.time() - began:.0f} s)")
     return model.cpu().eval().requires_grad_(False)

@@ -139,6 +139,13 @@ def retrieval_at_1(model: GuideModel, images: torch.Tensor, captions: list[list[
     return (image_emb @ text_emb.T).argmax(1).eq(torch.arange(len(images))).float().mean().item()
 
 
+def save_checkpoint(state: dict, path: Path) -> None:
+    """torch.save through a temporary file, so a training stopped while saving keeps its last whole checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)
+
+
 def matches_win(scores: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     """Mean over rows of -log(softmax mass on the row's matches): (R,C) scores, (R,C) bool matches."""
     return (scores.logsumexp(1) - scores.masked_fill(~positive, float("-inf")).logsumexp(1)).mean()
