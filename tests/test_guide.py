@@ -183,6 +183,9 @@ def test_a_prompts_subject_ends_where_it_says_where_the_thing_is_or_what_it_does
     assert subject("a happy smiling sun", heads) == "a happy smiling sun"  # after no thing's name: still naming it
     assert subject("a tall building", heads) == "a tall building"  # an -ing word that is a thing
     assert subject("in the snow", heads) == "in the snow"  # nothing named before the relation
+    names = ("bow and arrow", "person bowing", "bow", "skull and crossbones")
+    assert subject("a bow and arrow on a wall", heads, names) == "a bow and arrow"  # its name says "and"
+    assert subject("a cat and a skull and crossbones", heads, names) == "a cat"
 
 
 def test_names_the_prompt_says_outright_count_for_more_than_common_words():

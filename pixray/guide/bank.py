@@ -96,18 +96,27 @@ def name_overlap(names: list[str], said: set[str]) -> torch.Tensor:
                          for found in name_words])
 
 
-def subject(text: str, heads: set[str]) -> str:
+def subject(text: str, heads: set[str], names: tuple[str, ...] = ()) -> str:
     """The prompt up to where it stops naming its thing: "a dragon breathing fire" → "a dragon", "a cat in a
     hat" → "a cat"; "of" joins ("a cup of coffee" stays whole). The cut comes at a word of RELATIONS after
     the first word that names something, or at an -ing word right after a thing's name; an -ing word that
-    ends an emoji's name is a thing ("a tall building"). `heads`: the last words of the emoji's main names
-    (the things they name)."""
+    ends an emoji's name is a thing ("a tall building"), and no cut falls inside an emoji's name the prompt
+    says word for word ("a bow and arrow"). `heads`: the last words of the emoji's main names (the things
+    they name); `names`: emoji names."""
+    said = re.findall(r"[a-z0-9']+", text.lower())
+    inside_a_name = set()
+    for name in names:
+        found = name.split()
+        if len(found) > 1 and RELATIONS.intersection(found):
+            for start in range(len(said) - len(found) + 1):
+                if said[start:start + len(found)] == found:
+                    inside_a_name.update(range(start + 1, start + len(found)))
     kept: list[str] = []
-    for word in re.findall(r"[a-z0-9']+", text.lower()):
+    for at, word in enumerate(said):
         named = any(w not in ("a", "an", "the", "of") for w in kept)
         # "a dragon breathing": after a thing's name; "a happy smiling sun" is still naming it
         doing = word.endswith("ing") and len(word) > 4 and word not in heads and kept and kept[-1] in heads
-        if named and (word in RELATIONS or doing):
+        if named and (word in RELATIONS or doing) and at not in inside_a_name:
             break
         kept.append(word)
     return " ".join(kept)
@@ -126,7 +135,7 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
         guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     heads = {found[-1] for caption in bank["captions"] if (found := words(caption))}
-    subjects = [subject(text, heads) if by_subject else text for text in prompts]
+    subjects = [subject(text, heads, bank["names"]) if by_subject else text for text in prompts]
     query = F.normalize(guide.encode_text(prompts).mean(0) + guide.encode_text(subjects).mean(0), dim=0)
     said = {token for text in prompts for token in guide.text.tokens(text)}
     said_of_subjects = {token for text in subjects for token in guide.text.tokens(text)}
