@@ -19,7 +19,7 @@ from torch import nn
 
 from .data import is_validation
 from .model import SavedModule
-from .train import as_tensor, load_styles, save_checkpoint
+from .train import as_tensor, load_checkpoint, load_styles, save_checkpoint
 
 STYLES = ["google", "fluent"]  # the guide's styles (Apache-2.0, MIT): the prior ships in the package
 
@@ -97,13 +97,7 @@ def fit(train_set: torch.Tensor, val_set: torch.Tensor, epochs: int, seed: int, 
               "items": len(train_set)}
     last = checkpoints / "last.pt" if checkpoints is not None else None
     if resume and last is not None and last.is_file():
-        state = torch.load(last, weights_only=True)
-        if state["recipe"] != recipe:
-            raise SystemExit(f"{last} was made with {state['recipe']}, not {recipe}: resume with the same options "
-                             f"or choose other --checkpoints")
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
+        state = load_checkpoint(last, recipe, model, optimiser, schedule)
         gen.set_state(state["generator"])
         first_epoch, seconds_before = state["epoch"], state["seconds"]
         log(f"resumed after epoch {first_epoch}")

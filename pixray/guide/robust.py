@@ -30,7 +30,8 @@ import torch
 
 from .model import GuideModel
 from .negatives import SteeredBuffer, ranked_above_steered
-from .train import TEMPLATES, as_tensor, augment, load_styles, multi_positive_loss, sample_captions, save_checkpoint
+from .train import (TEMPLATES, as_tensor, augment, load_styles, multi_positive_loss, sample_captions,
+                    load_checkpoint, save_checkpoint)
 
 STYLES = ["google", "fluent"]
 # Hue ranges (degrees, start of each) and the colour word a person would use for them.
@@ -169,13 +170,7 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
     checkpoints.mkdir(parents=True, exist_ok=True)
     last = checkpoints / "last.pt"
     if resume and last.exists():
-        state = torch.load(last, weights_only=True, map_location=device)
-        if state["recipe"] != recipe:
-            raise SystemExit(f"{last} was made with {state['recipe']}, not {recipe}: resume with the same options "
-                             f"or choose other --checkpoints")
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
+        state = load_checkpoint(last, recipe, model, optimiser, schedule, device)
         gen.set_state(state["rng"]["torch"])
         rng.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["global"])

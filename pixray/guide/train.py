@@ -146,6 +146,20 @@ def save_checkpoint(state: dict, path: Path) -> None:
     path.with_suffix(".tmp").replace(path)
 
 
+def load_checkpoint(path: Path, recipe: dict, model, optimiser, schedule, device: str = "cpu") -> dict:
+    """The training state in `path` (save_checkpoint), loaded into the model, optimiser and schedule; the
+    whole state is returned for the rest (epoch, random states). One line and a stop when it was made with
+    another recipe."""
+    state = torch.load(path, weights_only=True, map_location=device)
+    if state["recipe"] != recipe:
+        raise SystemExit(f"{path} was made with {state['recipe']}, not {recipe}: resume with the same options "
+                         f"or choose other --checkpoints")
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    schedule.load_state_dict(state["schedule"])
+    return state
+
+
 def matches_win(scores: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     """Mean over rows of -log(softmax mass on the row's matches): (R,C) scores, (R,C) bool matches."""
     return (scores.logsumexp(1) - scores.masked_fill(~positive, float("-inf")).logsumexp(1)).mean()
