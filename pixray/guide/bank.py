@@ -96,6 +96,10 @@ def name_overlap(names: list[str], said: set[str]) -> torch.Tensor:
                          for found in name_words])
 
 
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
 def subject(text: str, heads: set[str], names: tuple[str, ...] = ()) -> str:
     """The prompt up to where it stops naming its thing: "a dragon breathing fire" → "a dragon", "a cat in a
     hat" → "a cat"; "of" joins ("a cup of coffee" stays whole). The cut comes at a word of RELATIONS after
@@ -103,10 +107,10 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = ()) -> str:
     ends an emoji's name is a thing ("a tall building"), and no cut falls inside an emoji's name the prompt
     says word for word ("a bow and arrow"). `heads`: the last words of the emoji's main names (the things
     they name); `names`: emoji names."""
-    said = re.findall(r"[a-z0-9']+", text.lower())
+    said = _tokens(text)
     inside_a_name = set()
     for name in names:
-        found = name.split()
+        found = _tokens(name)  # read as the prompt is: "heart with arrow," still names the emoji
         if len(found) > 1 and RELATIONS.intersection(found):
             for start in range(len(said) - len(found) + 1):
                 if said[start:start + len(found)] == found:
