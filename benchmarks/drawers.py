@@ -45,12 +45,13 @@ def loop_case(drawer: str, iterations: int, cuts: int, device: str) -> dict:
     from pixray.session import Session
     from pixray.settings import resolve
 
-    values = dict(prompts="a lighthouse at night", drawer=drawer, clip_models="ViT-B-32:random", num_cuts=cuts,
-                  iterations=10 ** 6, seed=0, device=device, outdir=tempfile.mkdtemp())
-    if drawer == "vqgan":
-        values.update(vqgan_checkpoint="random")  # imagenet_f16_16384's architecture
-    session = Session(resolve(values))
-    seconds = timed(session.step, iterations, device)
+    with tempfile.TemporaryDirectory(prefix="pixray-drawers-bench-") as outdir:
+        values = dict(prompts="a lighthouse at night", drawer=drawer, clip_models="ViT-B-32:random", num_cuts=cuts,
+                      iterations=10 ** 6, seed=0, device=device, outdir=outdir)
+        if drawer == "vqgan":
+            values.update(vqgan_checkpoint="random")  # imagenet_f16_16384's architecture
+        session = Session(resolve(values))
+        seconds = timed(session.step, iterations, device)
     size = "x".join(map(str, session.settings.size))
     return dict(case=f"{drawer} loop ({size}, cutn {cuts})", seconds=seconds, memory=peak_memory_gb(device))
 

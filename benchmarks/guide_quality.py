@@ -34,7 +34,9 @@ colour (white by default; on grey a sprite whose thing is a clear hole in white 
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
+import shutil
 import statistics
 import tempfile
 import time
@@ -73,6 +75,7 @@ COLOUR_PROMPTS = [
 JUDGE = Path(__file__).parent / "data" / "judge.pt"
 RESULTS = Path(__file__).parent / "results"
 SCRATCH = tempfile.mkdtemp(prefix="pixray-guide-quality-")  # the runs' own folders
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)  # the runs' folders go with the script
 
 
 def draw(prompt: str, drawer: str, iterations: int, seed: int, extra: dict,

@@ -20,6 +20,8 @@ now). Contact sheet: benchmarks/results/init_lines.png (photo, its true lines, s
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import statistics
 import tempfile
 import time
@@ -43,6 +45,7 @@ CELL = 5  # line_sketch's one stroke width (max_stroke_width), the cell of an in
 SPRITE, AT = 120, 20  # the thing's side and place in the photo, in pixels: on whole cells
 PAGE = (214, 226, 236)  # a pale blue page: the thing's rim is a colour change, as in a photo
 SCRATCH = tempfile.mkdtemp(prefix="pixray-init-lines-")
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)  # the runs' folders go with the script
 
 
 def photos(prompts: list[str], cache: Path) -> tuple[list[Path], list[np.ndarray]]:

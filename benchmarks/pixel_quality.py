@@ -20,7 +20,9 @@ and resized (not upscaled) sprites.
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
+import shutil
 import statistics
 import tempfile
 import time
@@ -42,6 +44,7 @@ from pixray.settings import resolve
 from guide_quality import JUDGE, PARAPHRASES, RESULTS, among_random_others, contact_sheet
 
 SCRATCH = tempfile.mkdtemp(prefix="pixray-pixel-quality-")
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)  # the runs' folders go with the script
 DEFAULT_RUN = dict(clip_models="embedded", drawer="sprite", quality="draft", aspect="square")
 PIXEL_RUN = dict(clip_models="embedded", drawer="pixel", aspect="square", pixel_size=32, size=(128, 128),
                  iterations=100, num_cuts=16)

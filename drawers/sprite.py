@@ -4,7 +4,8 @@ starts near the emoji whose name best matches the prompt (retrieval in the prior
 
 When a prompt names a colour, a hue rotation of the decoded sprite is a parameter too (a palette swap,
 as pixel artists recolour a sprite): the prior only knows the colours emoji have, so "a blue apple"
-needs it. The start tries every 15 degrees (guide/bank.py: best_hue)."""
+needs it. The start tries every 15 degrees (guide/bank.py: best_hue). A sprite with too little colour
+to rotate ("a red ghost": the ghost is white) has the colour multiplied in first (bank.best_tint)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from pixray.errors import SettingsError, warn
-from pixray.guide.bank import best_entry, best_hue, named_colours, on_paper
+from pixray.guide.bank import best_entry, best_hue, best_tint, named_colours, on_paper, tinted
 from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
 from pixray.guide.robust import hue_rotate
@@ -57,6 +58,7 @@ class SpriteDrawer(Drawer):
         # every prompt, the guide turned it where no colour was named (sprite row, mean of 3 seeds: hue
         # spread 0.70 → 0.66 bits, coarsened R@1 0.76 → 0.80 with it fixed)
         self.hue = torch.zeros(1, device=device, requires_grad=bool(named_colours(self._wanted())))
+        self.tint = None  # (3,) multiplied into a colourless sprite when a colour is named (init_from_image)
 
     def _load_prior(self):
         data = torch.load(PRIOR_WEIGHTS, weights_only=True)
@@ -90,7 +92,11 @@ class SpriteDrawer(Drawer):
         closest = self._closest_sprite() if image is None else None
         hue = 0.0
         if closest is not None:
-            hue = best_hue(self.prior, self._guide(), closest, self._wanted())
+            with torch.no_grad():
+                sprite = self.prior.decode(closest.to(self.device)).cpu()
+            tint = best_tint(sprite, self._wanted())
+            self.tint = None if tint is None else tint.to(self.device)
+            hue = best_hue(self._guide(), tinted(sprite, tint), self._wanted())
             start = closest + START_NOISE * start
         if image is not None:
             square = F.interpolate(image.float().cpu(), size=(self.prior.config.size,) * 2, mode="area")
@@ -109,8 +115,7 @@ class SpriteDrawer(Drawer):
         return groups
 
     def cell_pixels(self) -> torch.Tensor:
-        rgba = self.prior.decode(self.z)
-        rgba = hue_rotate(rgba, self.hue)
+        rgba = hue_rotate(tinted(self.prior.decode(self.z), self.tint), self.hue)
         mode = "area" if self.cells_w <= rgba.shape[3] and self.cells_h <= rgba.shape[2] else "bilinear"
         rgba = F.interpolate(rgba, size=(self.cells_h, self.cells_w), mode=mode)
         return rgba if self.settings.transparent else on_paper(rgba)

@@ -218,6 +218,38 @@ def test_sprite_drawer_recolours_the_start_to_the_named_colour(quick, prompt, co
     assert plain.drawer.hue.item() == 0 and sprite_colour(plain) == "red"
 
 
+def test_a_colour_is_multiplied_only_into_a_sprite_with_too_little_colour_to_rotate():
+    from pixray.guide.bank import TINTS, best_tint, tinted
+    ghost = torch.zeros(1, 4, 8, 8)
+    ghost[:, :, 2:6, 2:6] = 1.0                    # a white body
+    ghost[:, :3, 3, 3] = 0.0                       # a black eye
+    assert torch.equal(best_tint(ghost, ["a red ghost"]), torch.tensor(TINTS["red"]))
+    assert best_tint(ghost, ["a ghost"]) is None   # no colour named
+    apple = ghost.clone()
+    apple[:, 1:3, 2:6, 2:6] = 0.1                  # a red body: a hue rotation can paint it
+    assert best_tint(apple, ["a blue apple"]) is None
+    painted = tinted(ghost, best_tint(ghost, ["a red ghost"]))
+    assert torch.allclose(painted[0, :3, 2, 2], torch.tensor(TINTS["red"]))  # white becomes the colour
+    assert painted[0, :3, 3, 3].eq(0).all() and torch.equal(painted[:, 3], ghost[:, 3])  # black, alpha kept
+
+
+@pytest.mark.parametrize("prompt, colour", [("a red ghost", "red"), ("a blue skull", "blue")])
+def test_sprite_drawer_paints_a_colourless_sprite_in_the_named_colour(quick, prompt, colour):
+    """A hue rotation cannot colour white or grey: "a red ghost" stayed a white ghost with a red tongue."""
+    from pixray.guide.robust import COLOURS, colour_counts
+    settings = {**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64), "transparent": True}
+
+    def share_in(session, name):
+        with torch.no_grad():
+            counts, opaque = colour_counts(session.drawer.cell_pixels()[:, :4].cpu())
+        return float(counts[0, COLOURS.index(name)] / opaque[0])
+
+    plain = Session(resolve({**settings, "prompts": prompt.replace(colour + " ", "")}))
+    assert plain.drawer.tint is None and share_in(plain, colour) < 0.2
+    session = Session(resolve({**settings, "prompts": prompt}))
+    assert share_in(session, colour) > 0.5
+
+
 @pytest.mark.parametrize("prompt, colour", [("a red frog", "red"), ("a purple cat", "purple")])
 def test_the_recolouring_paints_the_most_of_the_sprite_in_the_named_colour(prompt, colour):
     """The guide alone kept "a red frog" green (its red mouth was enough for it): the start's hue is one
@@ -230,9 +262,10 @@ def test_the_recolouring_paints_the_most_of_the_sprite_in_the_named_colour(promp
     prior = SpritePrior.from_file(data)
     guide = GuideModel.from_file(torch.load(perceptors.GUIDE_WEIGHTS, weights_only=True))
     latent = bank.closest(data["bank"], prior, perceptors.GUIDE_WEIGHTS, [prompt])
-    chosen = bank.best_hue(prior, guide, latent, [prompt])
     with torch.no_grad():
         sprite = prior.decode(latent)
+    chosen = bank.best_hue(guide, sprite, [prompt])
+    with torch.no_grad():
         degrees = torch.arange(0, 360, bank.HUE_STEP, dtype=torch.float32)
         rgba = sprite.expand(len(degrees), -1, -1, -1)
         counts, _ = colour_counts(hue_rotate(rgba, degrees))

@@ -30,6 +30,13 @@ PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned fro
 PICTURE_WEIGHT = 0.1
 HUE_STEP = 15  # degrees between the recolourings best_hue tries
 COLOUR_TIE = 0.05  # recolourings whose share of the named colour is this close to the best one tie
+# A sprite with colour in less than this share of its opaque pixels (a ghost, a skull, a cloud, a
+# penguin) has too little for a hue rotation to paint: a colour the prompt names is multiplied into it,
+# so white becomes the colour, greys its shades and black stays black (best_tint). Each tint's hue lies
+# in its name's range of robust.HUE_NAMES.
+TINT_BELOW = 0.5
+TINTS = {"red": (0.9, 0.2, 0.2), "orange": (1.0, 0.55, 0.15), "yellow": (1.0, 0.85, 0.2), "green": (0.3, 0.75, 0.3),
+         "blue": (0.3, 0.5, 1.0), "purple": (0.6, 0.3, 0.85), "pink": (1.0, 0.55, 0.8)}
 # A name whose words the prompt says outright wins over one the text tower merely finds close: the
 # tower averages word vectors, so in "a bright sunflower" the word "bright" pulled "person bouncing
 # ball" above "sunflower". Measured with benchmarks/retrieval.py.
@@ -202,16 +209,17 @@ def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]
 def picture_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel,
                    text: str) -> tuple[torch.Tensor, int, list[str]]:
     """The guide's unit embedding of the pictures of the emoji that best matches `text`: the mean over
-    its drawings in the bank (one per style), each recoloured as `best_hue` chooses when the text names
-    a colour. What the guide's own pictures of a thing look like to it, which a drawer can be steered
-    towards instead of (or beside) its reading of the words. Also the entry chosen and the words of
-    `text` the guide does not know (as best_entry)."""
+    its drawings in the bank (one per style), each recoloured as `best_tint` and `best_hue` choose when
+    the text names a colour. What the guide's own pictures of a thing look like to it, which a drawer
+    can be steered towards instead of (or beside) its reading of the words. Also the entry chosen and
+    the words of `text` the guide does not know (as best_entry)."""
     entry, unknown = best_entry(bank, prior, guide_path, [text], guide)
     drawings = (bank["concepts"] == bank["concepts"][entry]).nonzero()[:, 0]
     latents = bank["latents"][drawings].float()
-    degrees = torch.tensor([best_hue(prior, guide, latent[None], [text]) for latent in latents])
-    sprites = hue_rotate(prior.decode(latents.to(next(prior.parameters()).device)).cpu(), degrees)
-    return F.normalize(seen_by_guide(guide, sprites).mean(0), dim=0), entry, unknown
+    sprites = prior.decode(latents.to(next(prior.parameters()).device)).cpu()
+    sprites = torch.cat([tinted(sprite[None], best_tint(sprite[None], [text])) for sprite in sprites])
+    degrees = torch.tensor([best_hue(guide, sprite[None], [text]) for sprite in sprites])
+    return F.normalize(seen_by_guide(guide, hue_rotate(sprites, degrees)).mean(0), dim=0), entry, unknown
 
 
 def named_colours(prompts: list[str]) -> set[str]:
@@ -219,17 +227,37 @@ def named_colours(prompts: list[str]) -> set[str]:
     return {w for text in prompts for w in words(text) if w in COLOURS}
 
 
+def best_tint(sprite: torch.Tensor, prompts: list[str]) -> torch.Tensor | None:
+    """(3,): the colour (TINTS) to multiply into a (1,4,H,W) sprite that has too little colour for a hue
+    rotation ("a red ghost": the ghost is white), the first one the prompts name; None when they name
+    none or the sprite has colour enough (TINT_BELOW)."""
+    named = [w for text in prompts for w in words(text) if w in COLOURS]
+    if not named:
+        return None
+    counts, opaque = colour_counts(sprite)
+    if counts.sum() >= TINT_BELOW * opaque.sum().clamp_min(1):
+        return None
+    return torch.tensor(TINTS[named[0]])
+
+
+def tinted(rgba: torch.Tensor, tint: torch.Tensor | None) -> torch.Tensor:
+    """(B,4,H,W) with `tint` (3,) multiplied into its colours (alpha kept); unchanged for None."""
+    if tint is None:
+        return rgba
+    return torch.cat([rgba[:, :3] * tint.to(rgba).view(1, 3, 1, 1), rgba[:, 3:]], 1)
+
+
 @torch.no_grad()
-def best_hue(prior: SpritePrior, guide: GuideModel, latent: torch.Tensor, prompts: list[str]) -> float:
-    """0, or when a prompt names a colour the sprite does not have, the hue rotation (every HUE_STEP
-    degrees) that paints the most of the sprite in that colour, the guide's match of the recoloured
-    sprite with the prompts choosing among near ties (no emoji is a blue apple: the prior cannot paint
-    one). A sprite already in the named colour keeps its own colours (the guide's scores of near
-    angles are close: "a red love heart" would otherwise start orange)."""
+def best_hue(guide: GuideModel, sprite: torch.Tensor, prompts: list[str]) -> float:
+    """0, or when a prompt names a colour the (1,4,H,W) sprite does not have, the hue rotation (every
+    HUE_STEP degrees) that paints the most of the sprite in that colour, the guide's match of the
+    recoloured sprite with the prompts choosing among near ties (no emoji is a blue apple: the prior
+    cannot paint one). A sprite already in the named colour keeps its own colours (the guide's scores of
+    near angles are close: "a red love heart" would otherwise start orange)."""
     named = named_colours(prompts)
     if not named:
         return 0.0
-    sprite = prior.decode(latent.to(next(prior.parameters()).device)).cpu()
+    sprite = sprite.cpu()
     if dominant_colour(sprite)[0] in named:
         return 0.0
     degrees = torch.arange(0, 360, HUE_STEP, dtype=torch.float32)
