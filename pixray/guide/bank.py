@@ -222,16 +222,16 @@ def picture_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: Guid
     return F.normalize(seen_by_guide(guide, hue_rotate(sprites, degrees)).mean(0), dim=0), entry, unknown
 
 
-def named_colours(prompts: list[str]) -> set[str]:
-    """The colour words (of COLOURS, the hues a rotation can reach) the prompts say."""
-    return {w for text in prompts for w in words(text) if w in COLOURS}
+def named_colours(prompts: list[str]) -> list[str]:
+    """The colour words (of COLOURS, the hues a rotation can reach) the prompts say, in the order said."""
+    return list(dict.fromkeys(w for text in prompts for w in words(text) if w in COLOURS))
 
 
 def best_tint(sprite: torch.Tensor, prompts: list[str]) -> torch.Tensor | None:
     """(3,): the colour (TINTS) to multiply into a (1,4,H,W) sprite that has too little colour for a hue
     rotation ("a red ghost": the ghost is white), the first one the prompts name; None when they name
     none or the sprite has colour enough (TINT_BELOW)."""
-    named = [w for text in prompts for w in words(text) if w in COLOURS]
+    named = named_colours(prompts)
     if not named:
         return None
     counts, opaque = colour_counts(sprite)
