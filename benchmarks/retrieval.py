@@ -10,7 +10,8 @@ emoji a person would accept (their main names):
   the other words name emoji too;
 - 52 prompts of both kinds written later (session 20), held out from the changes made from the misses
   of the first three;
-- 53 things game makers draw as sprites ("a wizard", "a sword", "a spaceship").
+- 53 things game makers draw as sprites ("a wizard", "a sword", "a spaceship");
+- 53 everyday things and game sprites written in session 21, held out from the changes made since.
 Rows switch on, one at a time, the readings of unknown words (WordNet's and emoji tags', guide/aliases.py),
 the name-overlap term of best_entry and its second count of the prompt's subject (bank.subject). Pure
 retrieval: no drawing, a few seconds.
@@ -213,6 +214,35 @@ GAME = [
 ]
 
 
+# Everyday things and game sprites written in session 21 before measuring, held out from every change
+# made since (none of them is in the sets above).
+FRESH_21 = [
+    ("a juicy orange", {"tangerine"}), ("a hot dog with mustard", {"hot dog"}),
+    ("a bowl of ramen", {"steaming bowl"}), ("a wedge of cheese", {"cheese wedge"}),
+    ("a fried egg", {"cooking", "egg"}), ("an ear of corn", {"ear of corn"}),
+    ("a spicy pepper", {"bell pepper", "hot pepper"}), ("a ripe avocado", {"avocado"}), ("a cherry", {"cherries"}),
+    ("a sour lemon", {"lemon"}), ("a sleepy koala", {"koala"}), ("a hungry shark", {"shark"}),
+    ("a jumping dolphin", {"dolphin"}), ("a big blue whale", {"spouting whale", "whale"}),
+    ("a slithering snake", {"snake"}), ("a green lizard", {"lizard"}), ("a pink flamingo", {"flamingo"}),
+    ("a black spider", {"spider"}), ("a busy ant", {"ant"}), ("a pet hamster", {"hamster"}),
+    ("a striped zebra", {"zebra"}), ("a tall giraffe", {"giraffe"}), ("a grey elephant", {"elephant"}),
+    ("a fox in the forest", {"fox"}), ("a monkey eating a banana", {"monkey", "monkey face"}),
+    ("a fluffy bunny", {"rabbit", "rabbit face"}), ("a colourful parrot", {"parrot"}), ("a red crab", {"crab"}),
+    ("a golden key", {"key", "old key"}), ("a bomb with a fuse", {"bomb"}), ("an old scroll", {"scroll"}),
+    ("a battle axe", {"axe"}), ("a sneaky ninja", {"ninja"}), ("a mermaid", {"mermaid", "merperson"}),
+    ("a fire-breathing dragon", {"dragon", "dragon face"}), ("an erupting volcano", {"volcano"}),
+    ("a tornado", {"tornado"}), ("a rain cloud", {"cloud with rain"}),
+    ("a palm tree on a beach", {"desert island", "palm tree"}), ("a red rose", {"rose"}),
+    ("a four leaf clover", {"four leaf clover"}),
+    ("an autumn leaf", {"fallen leaf", "leaf fluttering in wind", "maple leaf"}),
+    ("a yellow taxi", {"oncoming taxi", "taxi"}), ("an old steam train", {"locomotive"}),
+    ("a helicopter", {"helicopter"}), ("a musical note", {"musical note", "musical notes"}),
+    ("a gold medal", {"1st place medal", "sports medal"}), ("a birthday present", {"wrapped gift"}),
+    ("a party balloon", {"balloon"}), ("a light bulb", {"light bulb"}), ("a pair of glasses", {"glasses"}),
+    ("a teddy bear", {"teddy bear"}), ("an hourglass", {"hourglass done", "hourglass not done"}),
+]
+
+
 def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, misses) -> float:
     right = 0
     for prompt, accepted in zip(prompts, targets):
@@ -239,7 +269,8 @@ def main() -> None:
             ("unknown words", [p for p, _ in UNKNOWN_WORDS], [t for _, t in UNKNOWN_WORDS]),
             ("scenes", [p for p, _ in SCENES], [t for _, t in SCENES]),
             ("held out (session 20)", [p for p, _ in FRESH], [t for _, t in FRESH]),
-            ("game sprites", [p for p, _ in GAME], [t for _, t in GAME])]
+            ("game sprites", [p for p, _ in GAME], [t for _, t in GAME]),
+            ("held out (session 21)", [p for p, _ in FRESH_21], [t for _, t in FRESH_21])]
     print(f"share of prompts whose retrieved emoji is one a person accepts; guide {GUIDE_WEIGHTS.name} "
           f"with {len(guide.text.aliases)} readings of unknown words")
     print("| retrieval | " + " | ".join(f"{name} ({len(prompts)})" for name, prompts, _ in sets) + " |")

@@ -414,7 +414,8 @@ class Settings:
     custom_loss: list = setting([], parse_name_list, "losses",
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
                                 "smoothness, edge, paper, style, trace (ink on the lines of init_image, else of "
-                                "the embedded guide's picture of the prompt)", metavar="LOSSES")
+                                "the embedded guide's picture of the prompt), pale_outline (trace, only when that "
+                                "picture is pale: a ghost, a cloud)", metavar="LOSSES")
     edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
     edge_thickness: Any = setting(None, _number(int), "losses",
                                   "edge loss: width of the border band in pixels (default: 1/16 of the shorter "
@@ -706,8 +707,11 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # line_sketch can only draw black lines, which the guide (it learned coloured emoji) reads as blots: its
 # strokes start along the lines of the guide's own picture of the prompt and the trace loss keeps them
 # there while the guide steers (MODEL_CARD.md).
-EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:0.5"]),
-                            "clipdraw": dict(custom_loss=["paper:0.5"]),
+# A pale thing (a ghost, a cloud, a skull) on that paper shows only by its outline: steered towards its
+# picture, the pixel and clipdraw drawers painted a few specks (eyes, a mouth); pale_outline keeps ink on
+# the outline (MODEL_CARD.md, session 21).
+EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
+                            "clipdraw": dict(custom_loss=["paper:0.5", "pale_outline:1.0"]),
                             "fft": dict(custom_loss=["paper:0.5"]),
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's

@@ -178,9 +178,10 @@ def test_model_name_with_local_weights_file(tmp_path):
 
 def test_the_embedded_guide_gives_pixel_clipdraw_and_fft_white_paper_and_line_sketch_lines_unless_told_otherwise():
     pixel = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "pixel"})
-    assert pixel.init_noise == "paper" and pixel.custom_loss == ["paper:0.5"]
-    for drawer in ("clipdraw", "fft"):
-        assert resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": drawer}).custom_loss == ["paper:0.5"]
+    assert pixel.init_noise == "paper" and pixel.custom_loss == ["paper:0.5", "pale_outline:1.0"]
+    clipdraw = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw"})
+    assert clipdraw.custom_loss == ["paper:0.5", "pale_outline:1.0"]
+    assert resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "fft"}).custom_loss == ["paper:0.5"]
     own = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw",
                    "custom_loss": "smoothness"})
     assert own.custom_loss == ["smoothness"]

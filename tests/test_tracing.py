@@ -234,3 +234,43 @@ def test_strokes_started_on_an_init_images_lines_stay_whole_under_the_trace_loss
         session.step()
     # lines as narrow as 4-pixel cells under 5-pixel strokes shortened them by 10-25 %, leaving gaps
     assert length() >= 0.97 * start
+
+
+@pytest.fixture(scope="module")
+def sprite_bank():
+    from pixray.guide.bank import load_sprite_bank
+    from pixray.perceptors import GUIDE_WEIGHTS
+    return load_sprite_bank(GUIDE_WEIGHTS, "a test")
+
+
+@pytest.mark.parametrize("prompt, pale", [("a spooky ghost", True), ("a fluffy cloud", True), ("a pirate skull", True),
+                                          ("a shiny red apple", False), ("a black cat", False), ("a red ghost", False)])
+def test_only_a_pale_thing_gets_its_outline_kept(sprite_bank, prompt, pale):
+    """White, grey or black-and-white things show on white paper only by their outline; a coloured thing
+    (the red ghost is tinted red) and a dark one show by themselves."""
+    from pixray.guide.bank import pale_outline_target
+    from pixray.perceptors import GUIDE_WEIGHTS
+    prior, bank, guide = sprite_bank
+    lines = pale_outline_target(bank, prior, GUIDE_WEIGHTS, guide, [prompt])
+    assert (lines is not None) == pale
+    if pale:
+        assert lines.shape == (32, 32) and 30 <= lines.sum() <= 0.6 * lines.size
+
+
+def test_the_pale_outline_loss_pulls_ink_onto_a_pale_things_outline_and_is_zero_otherwise(quick):
+    from pixray.losses.pale_outline import PaleOutlineLoss
+    settings = resolve({**quick, "drawer": "pixel", "clip_models": EMBEDDED, "pixel_size": (32, 32),
+                        "size": (128, 128), "prompts": "a spooky ghost", "custom_loss": ["pale_outline:10"],
+                        "iterations": 30})
+    assert settings.init_noise == "paper"
+    session = Session(settings)
+    first = session.step()["pale_outline"]
+    for _ in range(29):
+        last = session.step()["pale_outline"]
+    assert last < 0.7 * first
+    blank = LossContext(torch.ones(1, 3, 128, 128), 0, 1, None)
+    assert PaleOutlineLoss(settings)(blank).item() == pytest.approx(1.0)  # no ink on the outline
+    apple = PaleOutlineLoss(resolve({**quick, "clip_models": EMBEDDED, "prompts": "a shiny red apple"}))
+    assert apple(blank).item() == 0 and apple._lines == []
+    with_init = PaleOutlineLoss(settings)
+    assert with_init._build(torch.device("cpu"), torch.ones(1, 3, 8, 8)) == []  # the picture starts from the user's

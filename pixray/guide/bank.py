@@ -37,6 +37,10 @@ COLOUR_TIE = 0.05  # recolourings whose share of the named colour is this close 
 TINT_BELOW = 0.5
 TINTS = {"red": (0.9, 0.2, 0.2), "orange": (1.0, 0.55, 0.15), "yellow": (1.0, 0.85, 0.2), "green": (0.3, 0.75, 0.3),
          "blue": (0.3, 0.5, 1.0), "purple": (0.6, 0.3, 0.85), "pink": (1.0, 0.55, 0.8)}
+# A colourless sprite with at least this share of its opaque pixels LIGHT in every channel is mostly
+# lost on white paper; the pixel and clipdraw drawers also keep ink on its outline (losses/pale_outline.py).
+PALE_SHARE = 0.2
+LIGHT = 0.75
 # A name whose words the prompt says outright wins over one the text tower merely finds close: the
 # tower averages word vectors, so in "a bright sunflower" the word "bright" pulled "person bouncing
 # ball" above "sunflower". Measured with benchmarks/retrieval.py.
@@ -192,13 +196,35 @@ def load_sprite_bank(guide_path: Path, needed_by: str) -> tuple[SpritePrior, dic
 
 
 @torch.no_grad()
+def retrieved_sprite(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel,
+                     prompts: list[str]) -> torch.Tensor:
+    """(1,4,32,32): the sprite the prompts retrieve (best_entry), as the prior draws it."""
+    entry, _ = best_entry(bank, prior, guide_path, prompts, guide)
+    return prior.decode(bank["latents"][entry].float()[None].to(next(prior.parameters()).device))
+
+
 def outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel, prompts: list[str]):
-    """(32,32) bool: the line drawing (pixray/tracing.py: outline) of the sprite the prompts retrieve
-    (best_entry), as the prior draws it."""
+    """(32,32) bool: the line drawing (pixray/tracing.py: outline) of the sprite the prompts retrieve."""
     from ..tracing import outline
 
-    entry, _ = best_entry(bank, prior, guide_path, prompts, guide)
-    return outline(prior.decode(bank["latents"][entry].float()[None].to(next(prior.parameters()).device)))
+    return outline(retrieved_sprite(bank, prior, guide_path, guide, prompts))
+
+
+def pale_outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel,
+                        prompts: list[str]):
+    """(32,32) bool: the outline of the sprite the prompts retrieve when that sprite, coloured as the
+    picture targets colour it (best_tint), is pale: too little colour, and at least PALE_SHARE of it
+    as light as white paper (a ghost, a cloud, a skull, a penguin's belly); None for a coloured or a
+    dark one (a black cat shows on white by itself)."""
+    from ..tracing import outline
+
+    sprite = retrieved_sprite(bank, prior, guide_path, guide, prompts)
+    coloured = tinted(sprite, best_tint(sprite, prompts))
+    opaque = coloured[0, 3] > 0.5
+    light = (coloured[0, :3].min(0).values > LIGHT)[opaque].float().mean() if opaque.any() else 0.0
+    if not too_little_colour(coloured) or light < PALE_SHARE:
+        return None
+    return outline(sprite)
 
 
 def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
@@ -232,12 +258,15 @@ def best_tint(sprite: torch.Tensor, prompts: list[str]) -> torch.Tensor | None:
     rotation ("a red ghost": the ghost is white), the first one the prompts name; None when they name
     none or the sprite has colour enough (TINT_BELOW)."""
     named = named_colours(prompts)
-    if not named:
-        return None
-    counts, opaque = colour_counts(sprite)
-    if counts.sum() >= TINT_BELOW * opaque.sum().clamp_min(1):
+    if not named or not too_little_colour(sprite):
         return None
     return torch.tensor(TINTS[named[0]])
+
+
+def too_little_colour(sprite: torch.Tensor) -> bool:
+    """Whether a (1,4,H,W) sprite has colour in less than TINT_BELOW of its opaque pixels."""
+    counts, opaque = colour_counts(sprite)
+    return bool(counts.sum() < TINT_BELOW * opaque.sum().clamp_min(1))
 
 
 def tinted(rgba: torch.Tensor, tint: torch.Tensor | None) -> torch.Tensor:

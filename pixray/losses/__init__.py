@@ -7,6 +7,7 @@ import math
 from ..errors import SettingsError
 from .base import Loss, LossContext, neighbour_differences
 from .edge import EdgeLoss
+from .pale_outline import PaleOutlineLoss
 from .palette import PaletteLoss
 from .paper import PaperLoss
 from .saturation import SaturationLoss
@@ -16,7 +17,8 @@ from .symmetry import SymmetryLoss
 from .trace import TraceLoss
 
 LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss,
-                                                            EdgeLoss, PaperLoss, StyleLoss, TraceLoss)}
+                                                            EdgeLoss, PaperLoss, StyleLoss, TraceLoss,
+                                                            PaleOutlineLoss)}
 
 
 # pixray losses that need weights this project cannot ship or download

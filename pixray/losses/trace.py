@@ -24,6 +24,12 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(image, (0, 0, reach, reach), mode="replicate"), kernel.view(1, 1, -1, 1))
 
 
+def blurred(lines, device: torch.device) -> list[torch.Tensor]:
+    """(rows, columns) bool lines → (1,1,rows,columns) at each of BLURS."""
+    lines = torch.from_numpy(lines).float()[None, None].to(device)
+    return [gaussian_blur(lines, sigma) for sigma in BLURS]
+
+
 class TraceLoss(Loss):
     """The picture's darkness against lines, compared sharp and blurred; each relative to the lines' own
     energy and averaged, so a blank page scores 1. The lines: with an init image, its own (tracing.
@@ -60,8 +66,7 @@ class TraceLoss(Loss):
         if not lines.any():
             warn(f"custom_loss 'trace': {source} has no lines; the loss is left out")
             return []
-        lines = torch.from_numpy(lines).float()[None, None].to(device)
-        return [gaussian_blur(lines, sigma) for sigma in BLURS]
+        return blurred(lines, device)
 
     def compute(self, ctx: LossContext) -> torch.Tensor:
         from ..tracing import placement

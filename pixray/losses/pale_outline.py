@@ -1,0 +1,30 @@
+"""Outlines a pale thing: on white paper a ghost, a cloud or a skull shows only by its outline."""
+
+from __future__ import annotations
+
+import torch
+
+from .trace import TraceLoss, blurred
+
+
+class PaleOutlineLoss(TraceLoss):
+    """The trace loss on the outline of the emoji the embedded guide retrieves for the prompts, only when
+    that emoji, coloured as the prompts ask, is pale (guide/bank.py: pale_outline_target): white, grey,
+    white and black. Its picture on white paper is mostly paper, and steered towards it the pixel and
+    clipdraw drawers painted a few specks (eyes, a mouth) where a pixel artist draws the outline
+    (MODEL_CARD.md). Nothing for a coloured or a dark thing, which shows by itself, nor with an init
+    image, where the picture starts from the user's; a default of both drawers with the guide."""
+
+    name = "pale_outline"
+
+    def _build(self, device: torch.device, init_image: torch.Tensor | None) -> list[torch.Tensor]:
+        from ..guide.bank import load_sprite_bank, pale_outline_target
+        from ..perceptors import GUIDE_WEIGHTS
+        from ..prompts import wanted_texts
+
+        texts = wanted_texts(self.settings.prompts)
+        if init_image is not None or not texts:
+            return []
+        prior, bank, guide = load_sprite_bank(GUIDE_WEIGHTS, "custom_loss 'pale_outline'")
+        lines = pale_outline_target(bank, prior, GUIDE_WEIGHTS, guide, texts)
+        return [] if lines is None or not lines.any() else blurred(lines, device)
