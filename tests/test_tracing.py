@@ -274,3 +274,13 @@ def test_the_pale_outline_loss_pulls_ink_onto_a_pale_things_outline_and_is_zero_
     assert apple(blank).item() == 0 and apple._lines == []
     with_init = PaleOutlineLoss(settings)
     assert with_init._build(torch.device("cpu"), torch.ones(1, 3, 8, 8)) == []  # the picture starts from the user's
+
+
+def test_the_pale_outline_counts_as_ink_only_what_is_dark_in_every_channel():
+    """A pixel artist outlines a white thing in one dark colour: a green rim is dark to the trace loss
+    (line_sketch's ink is black anyway) but barely ink to pale_outline."""
+    from pixray.losses.pale_outline import PaleOutlineLoss
+    green, black = torch.tensor([0.1, 0.7, 0.1]).view(1, 3, 1, 1), torch.zeros(1, 3, 1, 1)
+    assert TraceLoss.ink(green).item() == pytest.approx(0.7)
+    assert PaleOutlineLoss.ink(green).item() == pytest.approx(0.3)
+    assert PaleOutlineLoss.ink(black).item() == TraceLoss.ink(black).item() == 1.0

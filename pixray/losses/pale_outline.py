@@ -17,6 +17,12 @@ class PaleOutlineLoss(TraceLoss):
 
     name = "pale_outline"
 
+    @staticmethod
+    def ink(rgb: torch.Tensor) -> torch.Tensor:
+        """Dark in every channel: one dark outline, as a pixel artist draws it, not rims of whatever colour
+        the guide pulls them to (green, red, blue with the trace loss's darkness)."""
+        return 1 - rgb.amax(1, keepdim=True)
+
     def _build(self, device: torch.device, init_image: torch.Tensor | None) -> list[torch.Tensor]:
         from ..guide.bank import load_sprite_bank, pale_outline_target
         from ..perceptors import GUIDE_WEIGHTS

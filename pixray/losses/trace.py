@@ -68,6 +68,11 @@ class TraceLoss(Loss):
             return []
         return blurred(lines, device)
 
+    @staticmethod
+    def ink(rgb: torch.Tensor) -> torch.Tensor:
+        """(B,1,H,W): how dark each pixel is, any colour (line_sketch's ink is black anyway)."""
+        return 1 - rgb.mean(1, keepdim=True)
+
     def compute(self, ctx: LossContext) -> torch.Tensor:
         from ..tracing import placement
 
@@ -79,7 +84,6 @@ class TraceLoss(Loss):
         height, width = ctx.image.shape[-2:]
         cell, (left, top) = placement((width, height), (rows, columns))
         x, y, side_x, side_y = round(left), round(top), round(cell * columns), round(cell * rows)
-        ink = 1 - ctx.image[:, :3, y:y + side_y, x:x + side_x].mean(1, keepdim=True)
-        ink = F.adaptive_avg_pool2d(ink, (rows, columns))
+        ink = F.adaptive_avg_pool2d(self.ink(ctx.image[:, :3, y:y + side_y, x:x + side_x]), (rows, columns))
         return sum(F.mse_loss(gaussian_blur(ink, sigma), lines) / lines.square().mean().clamp_min(1e-6)
                    for sigma, lines in zip(BLURS, self._lines)) / len(BLURS)
