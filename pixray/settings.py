@@ -735,7 +735,8 @@ def _embedded_defaults(settings: Settings, values: dict) -> None:
 
 def _check_outline(settings: Settings) -> None:
     """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt (both
-    on the init image's own lines when there is one)."""
+    on the init image's own lines when there is one); pale_outline too, when there is a text prompt (it
+    leaves a picture without one alone)."""
     from .guide.bank import require_sprite_bank
     from .prompts import wanted_texts
 
@@ -747,6 +748,8 @@ def _check_outline(settings: Settings) -> None:
     users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" else []) + \
         (["setting 'custom_loss': 'trace'"] if "trace" in _custom_loss_names(settings) else [])
     if not users:
+        if "pale_outline" in _custom_loss_names(settings) and wanted_texts(settings.prompts):
+            require_sprite_bank("setting 'custom_loss': 'pale_outline'")
         return
     if not wanted_texts(settings.prompts):
         raise SettingsError(f"{users[0]} follows the lines of the embedded guide's picture of a text prompt; "

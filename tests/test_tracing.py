@@ -284,3 +284,11 @@ def test_the_pale_outline_counts_as_ink_only_what_is_dark_in_every_channel():
     assert TraceLoss.ink(green).item() == pytest.approx(0.7)
     assert PaleOutlineLoss.ink(green).item() == pytest.approx(0.3)
     assert PaleOutlineLoss.ink(black).item() == TraceLoss.ink(black).item() == 1.0
+
+
+def test_a_missing_sprite_bank_is_one_line_naming_pale_outline_before_models_load(quick, monkeypatch, tmp_path):
+    monkeypatch.setattr("pixray.guide.prior.PRIOR_WEIGHTS", tmp_path / "gone.pt")
+    settings = {**quick, "drawer": "pixel", "clip_models": EMBEDDED, "prompts": "a spooky ghost"}
+    with pytest.raises(SettingsError, match="setting 'custom_loss': 'pale_outline' needs the sprite prior's bank"):
+        resolve(settings)
+    assert resolve({**settings, "custom_loss": ["paper"]}).custom_loss == ["paper"]  # not asked for: no check
