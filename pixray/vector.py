@@ -4,7 +4,7 @@ Strokes are chains of cubic Bézier segments with a width and an RGBA colour. Ea
 flattened to a polyline and rendered only inside a square patch around it, with a one-pixel linear
 anti-aliasing ramp on the distance to the polyline (round caps and joins, as SVG's round
 linecap/linejoin). Strokes are composited exactly "over" in order: each stroke is dimmed by the
-transmittance of the strokes drawn after it, computed as a cumulative sum of log(1 - alpha).
+transmittance of the strokes drawn after it, from cumulative sums of log(1 - alpha).
 Gradients reach control points, widths and colours.
 """
 
@@ -104,21 +104,25 @@ def rasterize(control: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor,
     py = origins[:, 1:2].long() + offsets.repeat_interleave(patch)[None]
     inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
     spare = width * height
-    index = torch.where(inside, py * width + px, torch.full_like(px, spare))
+    index = torch.where(inside, py * width + px, torch.full_like(px, spare)).reshape(-1)
 
-    # Per canvas pixel (rows) and stroke (columns, in drawing order): log(1 - alpha). Stroke order is
-    # the contiguous axis so the cumulative sums run fast.
-    log_clear = torch.log1p(-alpha * (1 - 1e-4)).T                                            # (P,S)
-    rows = index.T
-    dense = torch.zeros(spare + 1, len(points), device=control.device, dtype=alpha.dtype)
-    dense = dense.scatter(0, rows, log_clear)
-    total = dense.sum(1, keepdim=True)
-    after = total - dense.cumsum(1)                                # Σ log(1-α) of the strokes drawn later
-    visible = alpha * after.gather(0, rows).T.exp()                # how much of each stroke shows (S,P)
+    # How much of each stroke shows is its alpha times exp(Σ log(1-α) of the strokes drawn later over
+    # the same pixel). Only the stroke-patch entries are summed, not a canvas x strokes table: sorted by
+    # pixel (a stable sort keeps drawing order within a pixel), "later in this pixel" is the pixel's
+    # running total minus the running sum so far: a difference of long sums, so summed in float64
+    # (float32 on mps, which has no float64).
+    wide = torch.float32 if control.device.type == "mps" else torch.float64
+    order = torch.argsort(index, stable=True)
+    log_clear = torch.log1p(-alpha * (1 - 1e-4)).reshape(-1).to(wide)
+    running = log_clear[order].cumsum(0)
+    totals = torch.zeros(spare + 1, device=control.device, dtype=wide).index_add(0, index, log_clear)
+    after_sorted = totals.cumsum(0)[index[order]] - running
+    after = torch.empty_like(after_sorted).scatter(0, order, after_sorted)     # back in stroke order
+    visible = alpha * after.view_as(alpha).to(alpha.dtype).exp()                # (S,P)
     canvas = torch.zeros(3, spare + 1, device=control.device, dtype=alpha.dtype)
     contribution = (colors[:, :3, None] * visible[:, None, :]).transpose(0, 1).reshape(3, -1)
-    canvas = canvas.index_add(1, index.reshape(-1), contribution)
-    image = canvas[:, :spare] + background.view(3, 1) * total[:spare, 0].exp()[None]
+    canvas = canvas.index_add(1, index, contribution)
+    image = canvas[:, :spare] + background.view(3, 1) * totals[:spare].to(alpha.dtype).exp()[None]
     return image.view(1, 3, height, width)
 
 

@@ -49,6 +49,23 @@ def test_over_compositing_in_order():
     assert not torch.allclose(swapped, pixel, atol=1e-2)  # order matters, as in SVG
 
 
+def test_many_overlapping_strokes_match_painting_them_one_by_one():
+    # Thirty strokes crowd a small canvas, some hanging off its edges: the cumulative-sum compositing
+    # must equal painting each stroke "over" the picture so far, in order.
+    torch.manual_seed(1)
+    count, size = 30, (20, 16)
+    control = torch.rand(count, 7, 2, dtype=torch.float64) * torch.tensor([26.0, 22.0]) - 3
+    widths = 1 + 4 * torch.rand(count, dtype=torch.float64)
+    colors = torch.rand(count, 4, dtype=torch.float64)
+    patch = patch_size(40, 5)
+    expected = WHITE.view(1, 3, 1, 1).expand(1, 3, size[1], size[0]).clone()
+    for k in range(count):
+        ink = torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64) * colors[k:k + 1, 3:]
+        alpha = 1 - rasterize(control[k:k + 1], widths[k:k + 1], ink, size, WHITE, patch)[:, :1]
+        expected = alpha * colors[k, :3].view(1, 3, 1, 1) + (1 - alpha) * expected
+    assert torch.allclose(rasterize(control, widths, colors, size, WHITE, patch), expected, atol=1e-3)
+
+
 def test_gradients_match_finite_differences():
     torch.manual_seed(0)
     control = (torch.rand(3, 7, 2, dtype=torch.float64) * 12 + 4).requires_grad_()
