@@ -242,6 +242,38 @@ FRESH_21 = [
     ("a teddy bear", {"teddy bear"}), ("an hourglass", {"hourglass done", "hourglass not done"}),
 ]
 
+# Written in session 22 before any change that session, as a person would ask for a sprite; held out.
+FRESH_22 = [
+    ("a green pear", {"pear"}), ("a hairy coconut", {"coconut"}), ("a pineapple", {"pineapple"}),
+    ("a head of broccoli", {"broccoli"}), ("a cupcake with sprinkles", {"cupcake"}),
+    ("a swirly lollipop", {"lollipop"}), ("a crunchy taco", {"taco"}), ("a burrito", {"burrito"}),
+    ("a bucket of popcorn", {"popcorn"}), ("a salty pretzel", {"pretzel"}), ("a bowl of salad", {"green salad"}),
+    ("a ripe mango", {"mango"}), ("a kiwi fruit", {"kiwi fruit"}), ("a baked sweet potato", {"roasted sweet potato"}),
+    ("a bagel with cream cheese", {"bagel"}), ("a buttery croissant", {"croissant"}),
+    ("a waffle with syrup", {"waffle"}), ("a steamed dumpling", {"dumpling"}), ("a piece of sushi", {"sushi"}),
+    ("a fortune cookie", {"fortune cookie"}), ("a chocolate chip cookie", {"cookie"}),
+    ("a beautiful butterfly", {"butterfly"}), ("a glowing jellyfish", {"jellyfish"}),
+    ("a desert scorpion", {"scorpion"}), ("a proud peacock", {"peacock"}), ("a white swan", {"swan"}),
+    ("a spiky hedgehog", {"hedgehog"}), ("a busy beaver", {"beaver"}), ("a lazy sloth", {"sloth"}),
+    ("a playful otter", {"otter"}), ("a smelly skunk", {"skunk"}), ("a hopping kangaroo", {"kangaroo"}),
+    ("a fluffy llama", {"llama"}), ("a rubber duck", {"duck"}), ("a bald eagle", {"eagle"}),
+    ("a baby seal", {"seal"}), ("a red lobster", {"lobster"}), ("a wriggling worm", {"worm"}),
+    ("a two-humped camel", {"two-hump camel", "camel"}), ("a red-nosed reindeer", {"deer"}),
+    ("a rusty wrench", {"wrench"}), ("a lit candle", {"candle"}), ("a locked padlock", {"locked"}),
+    ("a horseshoe magnet", {"magnet"}), ("a telescope", {"telescope"}), ("a marching drum", {"drum"}),
+    ("a paint brush", {"paintbrush"}), ("a flying kite", {"kite"}), ("a skateboard", {"skateboard"}),
+    ("a pair of scissors", {"scissors"}), ("a yellow pencil", {"pencil"}), ("a school backpack", {"backpack"}),
+    ("a compass", {"compass"}), ("a video game controller", {"video game"}), ("a pair of dice", {"game die"}),
+    ("a puzzle piece", {"puzzle piece"}), ("a chess pawn", {"chess pawn"}), ("a microscope", {"microscope"}),
+    ("a medicine pill", {"pill"}), ("a battery", {"battery"}), ("an orbiting satellite", {"satellite"}),
+    ("an old-fashioned telephone", {"telephone"}), ("a snowflake", {"snowflake"}),
+    ("a shooting comet", {"comet"}), ("a planet with rings", {"ringed planet"}),
+    ("a ferris wheel", {"ferris wheel"}), ("a roller coaster", {"roller coaster"}),
+    ("a foggy morning", {"fog", "foggy"}), ("a sunset over the sea", {"sunset"}),
+    ("a mountain bike", {"bicycle"}), ("a sailboat", {"sailboat"}), ("a jumbo jet", {"airplane"}),
+    ("a farm tractor", {"tractor"}), ("a basketball", {"basketball"}),
+]
+
 
 def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, misses) -> float:
     right = 0
@@ -270,7 +302,8 @@ def main() -> None:
             ("scenes", [p for p, _ in SCENES], [t for _, t in SCENES]),
             ("held out (session 20)", [p for p, _ in FRESH], [t for _, t in FRESH]),
             ("game sprites", [p for p, _ in GAME], [t for _, t in GAME]),
-            ("held out (session 21)", [p for p, _ in FRESH_21], [t for _, t in FRESH_21])]
+            ("held out (session 21)", [p for p, _ in FRESH_21], [t for _, t in FRESH_21]),
+            ("held out (session 22)", [p for p, _ in FRESH_22], [t for _, t in FRESH_22])]
     print(f"share of prompts whose retrieved emoji is one a person accepts; guide {GUIDE_WEIGHTS.name} "
           f"with {len(guide.text.aliases)} readings of unknown words")
     print("| retrieval | " + " | ".join(f"{name} ({len(prompts)})" for name, prompts, _ in sets) + " |")

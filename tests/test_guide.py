@@ -189,6 +189,11 @@ def test_a_prompts_subject_ends_where_it_says_where_the_thing_is_or_what_it_does
     # a word the guide reads as a thing's name is one: "puppy" → dog
     assert subject("a puppy chasing fire", heads | {"dog"}) == "a puppy chasing fire"
     assert subject("a puppy chasing fire", heads | {"dog"}, read=lambda w: {"puppy": "dog"}.get(w, w)) == "a puppy"
+    # a hyphened -ing or -ed word describes the thing that follows; other hyphened words are kept
+    assert subject("a fire-breathing dragon", heads) == "a dragon"
+    assert subject("a red-nosed reindeer", heads | {"deer"}) == "a reindeer"
+    assert subject("a fire-breathing dragon in a cave", heads) == "a dragon"
+    assert subject("a t-rex", heads) == "a t rex"
 
 
 def test_names_the_prompt_says_outright_count_for_more_than_common_words():
@@ -199,6 +204,8 @@ def test_names_the_prompt_says_outright_count_for_more_than_common_words():
     # "face" is in two names, "cat" in one: saying "cat" covers more of "cat face" than saying "face"
     assert name_overlap(names, {"cat"})[2] > name_overlap(names, {"face"})[2]
     assert name_overlap(names, {"sword"})[4] > 0  # plurals match their singulars
+    assert name_overlap(["cherries", "cookie"], {"cherry"})[0] == 1  # -ies is the plural of -y
+    assert name_overlap(["cherries", "cookie"], {"cookies"})[1] == 1  # and still of -ie
 
 
 def sprite_colour(session) -> str | None:

@@ -89,7 +89,12 @@ def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], 
 
 
 def plain(word: str) -> str:
-    """A word without a plural s, so "sword" finds "crossed swords"."""
+    """A word without a plural s, so "sword" finds "crossed swords" and "cherry" "cherries" ("-ies" and
+    "-ie" both end in "y": "cookies" still finds "cookie")."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("ie") and len(word) > 3:
+        return word[:-2] + "y"
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
@@ -131,8 +136,16 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
     def names_a_thing(word: str) -> bool:
         return (read(word).split() or [word])[-1] in heads
 
+    # a hyphened word ending in -ing or -ed describes what follows, it is not the thing: "a fire-breathing
+    # dragon", "a red-nosed reindeer"
+    spans = [(found.start(), found.end()) for found in re.finditer(r"[a-z0-9']+", text.lower())]
+    compounds = re.finditer(r"[a-z0-9']+(?:-[a-z0-9']+)+", text.lower())
+    describing = {at for found in compounds if found.group().endswith(("ing", "ed"))
+                  for at, (start, end) in enumerate(spans) if found.start() <= start and end <= found.end()}
     kept: list[str] = []
     for at, word in enumerate(said):
+        if at in describing:
+            continue
         named = any(w not in ("a", "an", "the", "of") for w in kept)
         # "a dragon breathing": after a thing's name; "a happy smiling sun" is still naming it
         doing = (word.endswith("ing") and len(word) > 4 and not names_a_thing(word)
