@@ -709,7 +709,7 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # there while the guide steers (MODEL_CARD.md).
 # A pale thing (a ghost, a cloud, a skull) on that paper shows only by its outline: steered towards its
 # picture, the pixel and clipdraw drawers painted a few specks (eyes, a mouth); pale_outline keeps ink on
-# the outline (MODEL_CARD.md, session 21).
+# the outline and on its dark parts (a skull's eye holes; MODEL_CARD.md, sessions 21 and 22).
 EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
                             "clipdraw": dict(custom_loss=["paper:0.5", "pale_outline:1.0"]),
                             "fft": dict(custom_loss=["paper:0.5"]),

@@ -257,6 +257,22 @@ def test_only_a_pale_thing_gets_its_outline_kept(sprite_bank, prompt, pale):
         assert lines.shape == (32, 32) and 30 <= lines.sum() <= 0.6 * lines.size
 
 
+def test_a_pale_things_dark_parts_are_inked_whole(sprite_bank):
+    """The skull's eye holes are dark in its picture: inked whole, not only their rims (an outline alone
+    left them pale, and the guide filled them with rainbow specks, which are not dark ink)."""
+    from pixray.guide.bank import DARK, pale_outline_target, retrieved_sprite
+    from pixray.perceptors import GUIDE_WEIGHTS
+    from pixray.tracing import outline
+    prior, bank, guide = sprite_bank
+    sprite = retrieved_sprite(bank, prior, GUIDE_WEIGHTS, guide, ["a pirate skull"])
+    dark = ((sprite[0, :3].amax(0) < DARK) & (sprite[0, 3] > 0.5)).cpu().numpy()
+    lines = pale_outline_target(bank, prior, GUIDE_WEIGHTS, guide, ["a pirate skull"])
+    assert (dark & ~outline(sprite)).sum() >= 20  # the eye holes hold more than their rims
+    assert (lines == (outline(sprite) | dark)).all()
+    ghost = pale_outline_target(bank, prior, GUIDE_WEIGHTS, guide, ["a spooky ghost"])
+    assert ghost.sum() < 0.45 * ghost.size  # a white thing is still mostly paper
+
+
 def test_the_pale_outline_loss_pulls_ink_onto_a_pale_things_outline_and_is_zero_otherwise(quick):
     from pixray.losses.pale_outline import PaleOutlineLoss
     settings = resolve({**quick, "drawer": "pixel", "clip_models": EMBEDDED, "pixel_size": (32, 32),

@@ -41,6 +41,10 @@ TINTS = {"red": (0.9, 0.2, 0.2), "orange": (1.0, 0.55, 0.15), "yellow": (1.0, 0.
 # lost on white paper; the pixel and clipdraw drawers also keep ink on its outline (losses/pale_outline.py).
 PALE_SHARE = 0.2
 LIGHT = 0.75
+# Its parts with every channel below DARK (the skull's eye holes, the penguin's back, the robot's visor)
+# are inked whole, not only along their rims: outlined alone they stayed paper, and the guide filled them
+# with rainbow specks, which the outline's ink (dark in every channel) does not count.
+DARK = 0.4
 # A name whose words the prompt says outright wins over one the text tower merely finds close: the
 # tower averages word vectors, so in "a bright sunflower" the word "bright" pulled "person bouncing
 # ball" above "sunflower". Measured with benchmarks/retrieval.py.
@@ -225,10 +229,10 @@ def outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: Guid
 
 def pale_outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel,
                         prompts: list[str]):
-    """(32,32) bool: the outline of the sprite the prompts retrieve when that sprite, coloured as the
-    picture targets colour it (best_tint), is pale: too little colour, and at least PALE_SHARE of it
-    as light as white paper (a ghost, a cloud, a skull, a penguin's belly); None for a coloured or a
-    dark one (a black cat shows on white by itself)."""
+    """(32,32) bool: the outline and the DARK parts of the sprite the prompts retrieve when that sprite,
+    coloured as the picture targets colour it (best_tint), is pale: too little colour, and at least
+    PALE_SHARE of it as light as white paper (a ghost, a cloud, a skull, a penguin's belly); None for a
+    coloured or a dark one (a black cat shows on white by itself)."""
     from ..tracing import outline
 
     sprite = retrieved_sprite(bank, prior, guide_path, guide, prompts)
@@ -237,7 +241,8 @@ def pale_outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide:
     light = (coloured[0, :3].min(0).values > LIGHT)[opaque].float().mean() if opaque.any() else 0.0
     if not too_little_colour(coloured) or light < PALE_SHARE:
         return None
-    return outline(sprite)
+    dark = (coloured[0, :3].amax(0) < DARK) & (coloured[0, 3] > 0.5)
+    return outline(sprite) | dark.cpu().numpy()
 
 
 def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
