@@ -300,7 +300,9 @@ class Settings:
                               "40x40 square, 40x50 portrait, divided by pixel_scale)", minimum=1, maximum=MAX_SIDE,
                               metavar="N", nargs="+")
     pixel_scale: float = setting(1.0, _number(float), "drawer", "divides the default pixel_size", minimum=0.01)
-    aspect: str = setting("widescreen", str, "drawer", "image shape when size is not given", choices=ASPECTS)
+    aspect: str = setting("widescreen", str, "drawer",
+                          "image shape when size is not given (square with the embedded guide unless aspect, "
+                          "size, pixel_size or an init image shape the picture)", choices=ASPECTS)
     scale: Any = setting(None, _number(float), "drawer",
                          "output size as pixray's: scale x 192x108 (widescreen), 144x144 (square), 128x160 "
                          "(portrait); without it 400x225, 320x320, 320x400", minimum=0.1, maximum=40)
@@ -676,8 +678,8 @@ EMBEDDED_DRAWER = "sprite"
 
 def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> None:
     """Keep the preset's CLIP models that can load here; if none can, use the embedded guide (and,
-    unless the user chose a drawer or gave an init image whose shape must be kept, its best drawer on a
-    square canvas), and say so in one line (unless `announce` is off: a batch says it once)."""
+    unless the user chose a drawer or gave an init image whose shape must be kept, its best drawer), and
+    say so in one line (unless `announce` is off: a batch says it once)."""
     from . import perceptors
 
     wanted = settings.clip_models
@@ -690,8 +692,6 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
     if "drawer" not in values and settings.init_image is None:
         settings.drawer = EMBEDDED_DRAWER
         how = f" with the {EMBEDDED_DRAWER} drawer"
-        if not {"aspect", "size", "pixel_size"} & set(values):
-            settings.aspect = "square"
     if announce:
         print(f"pixray: no CLIP weights for {', '.join(wanted)} here and no internet: using the embedded guide"
               f"{how} (small, emoji-trained; see MODEL_CARD.md); pass clip_models to choose", file=sys.stderr)
@@ -723,11 +723,15 @@ EMBEDDED_INIT_IMAGE_DEFAULTS = {"line_sketch": dict(custom_loss=["trace:3.0"])}
 def _embedded_defaults(settings: Settings, values: dict) -> None:
     from .perceptors import EMBEDDED
 
+    if not all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
+        return
+    # The guide learned one thing in a square frame: on a wide canvas the pixel drawer stretched a frog
+    # across all 80x45 cells. Square unless the user shaped the picture (or an init image does).
+    if settings.init_image is None and not {"aspect", "size", "pixel_size"} & set(values):
+        settings.aspect = "square"
     table = EMBEDDED_DRAWER_DEFAULTS if settings.init_image is None else EMBEDDED_INIT_IMAGE_DEFAULTS
     defaults = table.get(settings.drawer)
-    if defaults is None:
-        return
-    if all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
+    if defaults is not None:
         for name, value in defaults.items():
             if name not in values:
                 setattr(settings, name, list(value) if isinstance(value, list) else value)

@@ -2,6 +2,7 @@ import sys
 
 import pytest
 import yaml
+from PIL import Image
 
 import pixray
 from pixray import SettingsError
@@ -174,6 +175,24 @@ def test_model_name_with_local_weights_file(tmp_path):
         parse_model_name("ViT-B-32:/no/w.pt")
     with pytest.raises(SettingsError, match=r"ViT-B-32 has no weights 'laion9'; allowed: .*openai.*random"):
         parse_model_name("ViT-B-32:laion9")
+
+
+def test_the_embedded_guide_draws_on_a_square_canvas_unless_the_user_shapes_the_picture(tmp_path):
+    """The guide learned one thing in a square frame; on pixray's wide default it stretched the thing."""
+    guide = {"prompts": "a green frog", "clip_models": "embedded"}
+    for drawer in ("pixel", "clipdraw", "sprite"):
+        settings = resolve({**guide, "drawer": drawer})
+        assert settings.aspect == "square" and settings.size[0] == settings.size[1]
+    assert resolve({**guide, "drawer": "pixel"}).pixel_size == (40, 40)
+    assert resolve({**guide, "drawer": "pixel", "aspect": "widescreen"}).size == (400, 225)
+    assert resolve({**guide, "drawer": "pixel", "size": (200, 100)}).size == (200, 100)
+    assert resolve({**guide, "drawer": "pixel", "pixel_size": (64, 36)}).pixel_size == (64, 36)
+    with_clip = resolve({"prompts": "a green frog", "clip_models": TINY, "drawer": "pixel"})
+    assert with_clip.aspect == "widescreen" and with_clip.size == (400, 225)
+    wide = tmp_path / "wide.png"
+    Image.new("RGB", (300, 100), "red").save(wide)
+    from_image = resolve({**guide, "drawer": "pixel", "init_image": str(wide)})
+    assert from_image.size[0] / from_image.size[1] == pytest.approx(3, rel=0.1)  # an init image keeps its shape
 
 
 def test_the_embedded_guide_gives_pixel_clipdraw_and_fft_white_paper_and_line_sketch_lines_unless_told_otherwise():
