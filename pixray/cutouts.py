@@ -7,6 +7,14 @@ import torch.nn.functional as F
 from kornia import augmentation as K
 
 
+def centre_square(image: torch.Tensor) -> torch.Tensor:
+    """The centred square of a (B,C,H,W) picture, as tall and as wide as its short side."""
+    height, width = image.shape[-2:]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return image[..., top:top + side, left:left + side]
+
+
 class Cutouts(torch.nn.Module):
     """`num_cuts` crops of one image, each resized to `cut_size` and augmented; a crop covers at least
     `min_area` of the picture (the perceptor says how small a part it can still recognise).

@@ -133,6 +133,8 @@ class Perceptor(torch.nn.Module):
     # The smallest part of the picture (fraction of its area) a cutout shows: CLIP knows a thing from a
     # detail (pixray's cutouts go down to 15 %).
     min_cut_area = 0.15
+    # Whether it sees only the picture's centred square (cutouts.centre_square) rather than all of it.
+    square_frame = False
 
     def __init__(self, spec: ModelSpec, model: torch.nn.Module, tokenizer, mean, std, image_size: int):
         super().__init__()
@@ -167,6 +169,12 @@ class EmbeddedPerceptor(Perceptor):
     # It learned whole sprites, zoomed by at most a quarter: shown small parts, it paints the
     # named thing again in every part of the picture.
     min_cut_area = 0.5
+    # It asks every cutout for the whole thing: on a wide canvas the pixel drawer drew a frog 1.7 times
+    # as wide as tall, one frog per cutout side by side; letterboxed on a square of paper, the cutouts
+    # (half the square or more) were wider than the canvas is tall and the frog stayed wide. Shown the
+    # centred square, it draws the thing there, as large as fits, where the trace and pale_outline
+    # losses put its lines; the paper loss keeps the sides blank.
+    square_frame = True
 
     def __init__(self, spec: ModelSpec, model):
         super().__init__(spec, model, None, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), model.config.image_size)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .cutouts import Cutouts
+from .cutouts import Cutouts, centre_square
 from .errors import NonFiniteLossError
 from .filters import build_filters
 from .export import choose_palette, finalize
@@ -123,6 +123,7 @@ class Session:
         self.cutouts = Cutouts(max(p.image_size for p in self.perceptors), settings.num_cuts,
                                max(p.min_cut_area for p in self.perceptors), settings.cut_power)
         self.prompt_losses = [self._encode_prompts(p) for p in self.perceptors]
+        self.square_frame = all(p.square_frame for p in self.perceptors)
         self._spot_masks: dict[tuple[int, int], torch.Tensor] = {}
 
         self.optimizer = build_optimiser(settings.optimiser, self.drawer.param_groups(), settings.learning_rate)
@@ -222,6 +223,8 @@ class Session:
         wanted = [group for group in ("all", "spot", "spot_off") if any(p[group] for p in self.prompt_losses)]
         for group in wanted:
             masked = view if group == "all" else self._spot(view, inside=group == "spot")
+            if self.square_frame:
+                masked = centre_square(masked)
             cuts = self.cutouts(masked, self.generator)
             if cuts.shape[1] == 4:
                 cuts = self._over_random_backgrounds(cuts)

@@ -302,7 +302,8 @@ class Settings:
     pixel_scale: float = setting(1.0, _number(float), "drawer", "divides the default pixel_size", minimum=0.01)
     aspect: str = setting("widescreen", str, "drawer",
                           "image shape when size is not given (square with the embedded guide unless aspect, "
-                          "size, pixel_size or an init image shape the picture)", choices=ASPECTS)
+                          "size, pixel_size or an init image shape the picture; on a wide or tall one the guide "
+                          "draws its thing in the centred square)", choices=ASPECTS)
     scale: Any = setting(None, _number(float), "drawer",
                          "output size as pixray's: scale x 192x108 (widescreen), 144x144 (square), 128x160 "
                          "(portrait); without it 400x225, 320x320, 320x400", minimum=0.1, maximum=40)

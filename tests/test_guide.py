@@ -377,6 +377,29 @@ def test_the_picture_mix_reaches_the_prompt_losses(quick, guide):
     assert not torch.allclose(*targets)
 
 
+def prompt_gradient(settings: dict) -> torch.Tensor:
+    """(H,W): how much the prompts' losses alone move each pixel of the pixel drawer's first picture."""
+    session = Session(resolve(settings))
+    image = session.drawer.synth().detach().requires_grad_(True)
+    parts = {}
+    session._prompt_parts(image, parts)
+    sum(parts.values()).backward()
+    return image.grad[0].abs().sum(0)
+
+
+def test_the_embedded_guide_sees_only_the_centred_square_of_a_wide_picture(quick):
+    """It asks every cutout for the whole thing: shown all of a wide canvas it drew a frog 1.7 times as
+    wide as tall. It looks at the square in the middle, where the outline losses put the thing too."""
+    wide = {**quick, "drawer": "pixel", "size": (96, 48), "pixel_size": (24, 12), "num_cuts": 8}
+    seen = prompt_gradient({**wide, "clip_models": "embedded"})
+    assert seen[:, :24].abs().sum() == 0 and seen[:, 72:].abs().sum() == 0  # the sides: paper's alone
+    assert (seen[:, 24:72].sum(0) > 0).float().mean() > 0.9
+    assert (prompt_gradient({**wide, "size": (48, 96), "pixel_size": (12, 24), "clip_models": "embedded"})
+            [:24].abs().sum() == 0)
+    by_clip = prompt_gradient(wide)  # CLIP (pixray's cutouts) looks at all of it
+    assert by_clip[:, :24].sum() > 0 and by_clip[:, 72:].sum() > 0
+
+
 @pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "lots"])
 def test_the_picture_mix_is_a_share(value):
     with pytest.raises(pixray.SettingsError, match="guide_picture_mix"):
