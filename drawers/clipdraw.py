@@ -54,6 +54,11 @@ class ClipDrawDrawer(Drawer):
         lo, hi = self.settings.min_stroke_width, self.settings.max_stroke_width
         widths = lo + self._rand(count) * (hi - lo)
         colors = torch.cat([self._rand(count, 3), 0.5 + 0.5 * self._rand(count, 1)], 1)
+        if image is None and self.settings.init_noise == "paper":
+            # Faint strokes, 0.1-0.3 opaque (the same draws, rescaled): a stroke stays only where the
+            # perceptor asks for it. Started opaque, the embedded guide kept a few dark strokes it did
+            # not ask for (a dark green slash beside two coloured hearts, MODEL_CARD.md).
+            colors[:, 3] = 0.1 + 0.4 * (colors[:, 3] - 0.5)
         if image is not None:
             # Each stroke takes the init image's colour under its anchor, mixed by init_image_alpha.
             grid = (anchors / size * 2 - 1).view(1, count, 1, 2)

@@ -314,8 +314,8 @@ class Settings:
                                     "how much of init_image the start keeps (0 = all noise, 255 = all image)",
                                     minimum=0, maximum=255)
     init_noise: str = setting("pixels", str, "drawer", "what the drawer starts from without an init image "
-                              "(outline, line_sketch only: strokes along the lines of the embedded guide's "
-                              "picture of the prompt)", choices=INIT_NOISES)
+                              "(paper: white, and clipdraw's strokes faint; outline, line_sketch only: strokes "
+                              "along the lines of the embedded guide's picture of the prompt)", choices=INIT_NOISES)
     pixel_type: str = setting("rect", str, "drawer", "pixel drawer cell shape", choices=PIXEL_TYPES)
     vqgan_model: str = setting("imagenet_f16_16384", str, "drawer",
                                "VQGAN drawer: name of a taming checkpoint in ~/.cache/pixray/vqgan (or ./models)")
@@ -711,8 +711,11 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # A pale thing (a ghost, a cloud, a skull) on that paper shows only by its outline: steered towards its
 # picture, the pixel and clipdraw drawers painted a few specks (eyes, a mouth); pale_outline keeps ink on
 # the outline and on its dark parts (a skull's eye holes; MODEL_CARD.md, sessions 21 and 22).
+# clipdraw's strokes start faint on that paper (init_noise=paper): started opaque in random colours, a few
+# dark ones the guide never asked for stayed (a dark green slash beside two coloured hearts; R@1 0.75 / 0.76
+# -> 0.77 / 0.78 over two seeds, MODEL_CARD.md, session 23).
 EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
-                            "clipdraw": dict(custom_loss=["paper:0.5", "pale_outline:1.0"]),
+                            "clipdraw": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
                             "fft": dict(custom_loss=["paper:0.5"]),
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's

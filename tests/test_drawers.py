@@ -31,6 +31,16 @@ def test_clipdraw_renders_with_gradients_everywhere(strokes):
         assert tensor.grad is not None and tensor.grad.abs().sum() > 0
 
 
+def test_clipdraw_on_paper_starts_the_same_strokes_faint(strokes):
+    """init_noise=paper (the default with the embedded guide): only what the perceptor asks for shows."""
+    opaque = Session(resolve({**strokes, "strokes": 200, "init_noise": "pixels"})).drawer
+    faint = Session(resolve({**strokes, "strokes": 200, "init_noise": "paper"})).drawer
+    assert torch.equal(faint.control, opaque.control) and torch.equal(faint.colors[:, :3], opaque.colors[:, :3])
+    assert opaque.colors[:, 3].min() >= 0.5 and faint.colors[:, 3].min() >= 0.1 and faint.colors[:, 3].max() <= 0.3
+    assert faint.colors[:, 3].max() - faint.colors[:, 3].min() > 0.15  # the draws, rescaled: still spread
+    assert (1 - faint.synth()).abs().mean() < 0.5 * (1 - opaque.synth()).abs().mean()
+
+
 def test_clipdraw_clamp_keeps_strokes_short_on_canvas_and_off_paper(strokes):
     session = Session(resolve({**strokes, "stroke_length": 0.2}))
     drawer = session.drawer
