@@ -12,9 +12,11 @@ emoji a person would accept (their main names):
   of the first three;
 - 53 things game makers draw as sprites ("a wizard", "a sword", "a spaceship");
 - 53 everyday things and game sprites written in session 21, held out from the changes made since.
+- 74 sprites written in session 22 and 82 in session 23 (things none of the sets above asks for), each
+  held out from the changes made since.
 Rows switch on, one at a time, the readings of unknown words (WordNet's and emoji tags', guide/aliases.py),
 the name-overlap term of best_entry and its second count of the prompt's subject (bank.subject). Pure
-retrieval: no drawing, a few seconds.
+retrieval: no drawing, about three minutes on two cores.
 
     python benchmarks/retrieval.py [--misses]
 """
@@ -274,6 +276,41 @@ FRESH_22 = [
     ("a farm tractor", {"tractor"}), ("a basketball", {"basketball"}),
 ]
 
+# Written in session 23 before any change that session, things not asked for in the sets above, as a game
+# maker or a pixel artist asks for a sprite; held out.
+FRESH_23 = [
+    ("crispy bacon", {"bacon"}), ("a bowl of rice", {"cooked rice"}), ("a rice ball", {"rice ball"}),
+    ("a jar of honey", {"honey pot"}), ("a green olive", {"olive"}), ("a bell pepper", {"bell pepper"}),
+    ("a fresh cucumber", {"cucumber"}), ("a handful of blueberries", {"blueberries"}),
+    ("a french baguette", {"baguette bread"}), ("a ham sandwich", {"sandwich"}), ("a bubble tea", {"bubble tea"}),
+    ("a mug of beer", {"beer mug", "clinking beer mugs"}), ("a fruity cocktail", {"cocktail glass", "tropical drink"}),
+    ("a polar bear", {"polar bear"}), ("a hippo", {"hippopotamus"}), ("a rhino", {"rhinoceros"}),
+    ("a woolly mammoth", {"mammoth"}), ("a mountain goat", {"goat"}), ("a thanksgiving turkey", {"turkey"}),
+    ("a white dove", {"dove"}), ("an annoying mosquito", {"mosquito"}), ("a shiny beetle", {"beetle", "lady beetle"}),
+    ("a giant squid", {"squid"}), ("a puffer fish", {"blowfish"}), ("a snapping crocodile", {"crocodile"}),
+    ("a masked raccoon", {"raccoon"}), ("a spotted leopard", {"leopard"}), ("an orangutan", {"orangutan"}),
+    ("a black cat", {"black cat"}), ("a moose with antlers", {"moose"}), ("a stubborn donkey", {"donkey"}),
+    ("a wooden boomerang", {"boomerang"}), ("a toolbox", {"toolbox"}), ("a screwdriver", {"screwdriver"}),
+    ("a magnifying glass", {"magnifying glass tilted left", "magnifying glass tilted right"}),
+    ("a flashlight", {"flashlight"}), ("a letter in an envelope", {"envelope", "envelope with arrow"}),
+    ("a cardboard box", {"package"}), ("a stack of books", {"books"}), ("an open book", {"open book"}),
+    ("a box of crayons", {"crayon"}), ("a painter's palette", {"artist palette"}), ("a top hat", {"top hat"}),
+    ("a pair of jeans", {"jeans"}), ("a red dress", {"dress"}), ("a leather handbag", {"handbag", "purse"}),
+    ("a pair of socks", {"socks"}), ("winter gloves", {"gloves"}), ("a saxophone", {"saxophone"}),
+    ("an accordion", {"accordion"}), ("a pair of headphones", {"headphone"}), ("a retro radio", {"radio"}),
+    ("an arcade joystick", {"joystick"}), ("a yo-yo", {"yo-yo"}), ("a boxing glove", {"boxing glove"}),
+    ("a wooden sled", {"sled"}), ("fireworks in the sky", {"fireworks"}), ("a jack-o-lantern", {"jack-o-lantern"}),
+    ("a test tube", {"test tube"}), ("a doctor's stethoscope", {"stethoscope"}), ("a bathtub", {"bathtub"}),
+    ("a comfy bed", {"bed"}), ("a wooden chair", {"chair"}), ("a ringing bell", {"bell"}),
+    ("a smartphone", {"mobile phone"}), ("a floppy disk", {"floppy disk"}), ("a delivery truck", {"delivery truck"}),
+    ("a kick scooter", {"kick scooter"}), ("a red canoe", {"canoe"}), ("a traffic light", {"horizontal traffic light",
+                                                                                             "vertical traffic light"}),
+    ("a potted plant", {"potted plant"}), ("a hibiscus flower", {"hibiscus"}), ("a bouquet of flowers", {"bouquet"}),
+    ("a drop of water", {"droplet"}), ("an ocean wave", {"water wave"}), ("a hospital", {"hospital"}),
+    ("a circus tent", {"circus tent"}), ("a firefighter", {"firefighter", "man firefighter", "woman firefighter"}),
+    ("santa claus", {"santa claus"}), ("an alien invader", {"alien monster", "alien"}),
+    ("a broken heart", {"broken heart"}), ("a warning sign", {"warning"}),
+]
 
 def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, misses) -> float:
     right = 0
@@ -303,7 +340,8 @@ def main() -> None:
             ("held out (session 20)", [p for p, _ in FRESH], [t for _, t in FRESH]),
             ("game sprites", [p for p, _ in GAME], [t for _, t in GAME]),
             ("held out (session 21)", [p for p, _ in FRESH_21], [t for _, t in FRESH_21]),
-            ("held out (session 22)", [p for p, _ in FRESH_22], [t for _, t in FRESH_22])]
+            ("held out (session 22)", [p for p, _ in FRESH_22], [t for _, t in FRESH_22]),
+            ("held out (session 23)", [p for p, _ in FRESH_23], [t for _, t in FRESH_23])]
     print(f"share of prompts whose retrieved emoji is one a person accepts; guide {GUIDE_WEIGHTS.name} "
           f"with {len(guide.text.aliases)} readings of unknown words")
     print("| retrieval | " + " | ".join(f"{name} ({len(prompts)})" for name, prompts, _ in sets) + " |")
