@@ -122,8 +122,10 @@ class Session:
                                             for n in settings.clip_models]
         self.cutouts = Cutouts(max(p.image_size for p in self.perceptors), settings.num_cuts,
                                max(p.min_cut_area for p in self.perceptors), settings.cut_power)
-        self.prompt_losses = [self._encode_prompts(p) for p in self.perceptors]
+        # the guide alone sees the canvas's centred square (perceptors.EmbeddedPerceptor); one batch of
+        # cutouts serves every perceptor, so with CLIP beside it all see the whole canvas
         self.square_frame = all(p.square_frame for p in self.perceptors)
+        self.prompt_losses = [self._encode_prompts(p) for p in self.perceptors]
         self._spot_masks: dict[tuple[int, int], torch.Tensor] = {}
 
         self.optimizer = build_optimiser(settings.optimiser, self.drawer.param_groups(), settings.learning_rate)
@@ -145,7 +147,7 @@ class Session:
             groups["all"].append((label.text, PromptLoss(embeddings.mean(0), label.weight, label.stop)))
         for prompt, pixels in self.image_prompts:
             with torch.no_grad():
-                embedding = perceptor.encode_image(pixels)
+                embedding = perceptor.encode_image(self._framed(pixels))
             weight = prompt.weight if prompt.given_weight or settings.image_prompt_weight is None \
                 else settings.image_prompt_weight
             groups["all"].append((prompt.text, PromptLoss(embedding, weight, prompt.stop)))
@@ -156,11 +158,15 @@ class Session:
                 groups["all"].append((f"noise {seed}", PromptLoss(direction.to(self.device), weight)))
         if self.init_image is not None and settings.init_clip_weight > 0:
             with torch.no_grad():
-                embedding = perceptor.encode_image(self.init_image)
+                embedding = perceptor.encode_image(self._framed(self.init_image))
             groups["all"].append(("init_image", PromptLoss(embedding, settings.init_clip_weight)))
         prefix = perceptor.spec.name
         return {group: [(f"{prefix}:{group + ' ' if group != 'all' else ''}{name}", loss.to(self.device))
                         for name, loss in losses] for group, losses in groups.items()}
+
+    def _framed(self, image: torch.Tensor) -> torch.Tensor:
+        """A picture to steer towards, framed as the cutouts frame the canvas (its centred square for the guide)."""
+        return centre_square(image) if self.square_frame else image
 
     def _text_losses(self, perceptor: Perceptor, prompts: list[str]) -> list[tuple[str, PromptLoss]]:
         texts = [parse_prompt(p) for p in prompts]
@@ -223,9 +229,7 @@ class Session:
         wanted = [group for group in ("all", "spot", "spot_off") if any(p[group] for p in self.prompt_losses)]
         for group in wanted:
             masked = view if group == "all" else self._spot(view, inside=group == "spot")
-            if self.square_frame:
-                masked = centre_square(masked)
-            cuts = self.cutouts(masked, self.generator)
+            cuts = self.cutouts(self._framed(masked), self.generator)
             if cuts.shape[1] == 4:
                 cuts = self._over_random_backgrounds(cuts)
             for perceptor, prompt_losses in zip(self.perceptors, self.prompt_losses):

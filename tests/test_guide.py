@@ -400,6 +400,23 @@ def test_the_embedded_guide_sees_only_the_centred_square_of_a_wide_picture(quick
     assert by_clip[:, :24].sum() > 0 and by_clip[:, 72:].sum() > 0
 
 
+def test_the_embedded_guide_steers_towards_the_centred_square_of_a_wide_image_prompt(quick, tmp_path):
+    """Framed as it frames the canvas: the middle of a wide picture, not the whole of it squeezed square."""
+    from pixray.cutouts import centre_square
+    from pixray.images import pil_to_tensor
+
+    path = tmp_path / "wide.png"
+    picture = Image.new("RGB", (90, 30), "red")
+    picture.paste(Image.new("RGB", (30, 30), "blue"), (30, 0))  # the middle square is blue
+    picture.save(path)
+    session = Session(resolve({**quick, "clip_models": "embedded", "drawer": "pixel", "prompts": [],
+                               "image_prompts": [str(path)]}))
+    (_, loss), = session.prompt_losses[0]["all"]
+    pixels = pil_to_tensor(picture)
+    assert torch.allclose(loss.embedding[0], session.perceptors[0].encode_image(centre_square(pixels))[0], atol=1e-6)
+    assert not torch.allclose(loss.embedding[0], session.perceptors[0].encode_image(pixels)[0], atol=1e-3)
+
+
 @pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), "lots"])
 def test_the_picture_mix_is_a_share(value):
     with pytest.raises(pixray.SettingsError, match="guide_picture_mix"):
