@@ -180,7 +180,14 @@ def test_a_prompts_subject_ends_where_it_says_where_the_thing_is_or_what_it_does
     assert subject("a cat in a hat", heads) == "a cat"
     assert subject("A Cat, sleeping", heads) == "a cat"
     assert subject("a cup of coffee", heads) == "a cup of coffee"  # "of" joins
-    assert subject("a happy smiling sun", heads) == "a happy smiling sun"  # after no thing's name: still naming it
+    # after no thing's name an -ing word still names it when an emoji's name says it...
+    assert subject("a happy smiling sun", heads, ("smiling face",)) == "a happy smiling sun"
+    assert subject("a bowling ball", heads | {"ball"}, ("bowling",)) == "a bowling ball"
+    # ... else it describes the thing that follows ("ringing" is read as ring, and found the ring)
+    assert subject("a ringing bell", heads | {"bell", "ring"}, ("bell", "ring")) == "a bell"
+    assert subject("roaring lion", heads | {"lion"}) == "lion"
+    assert subject("a happy smiling sun", heads) == "a happy smiling sun"  # only right after an article
+    assert subject("a rocket ship blasting off", heads | {"off"}) == "a rocket ship"  # after a thing: what it does
     assert subject("a tall building", heads) == "a tall building"  # an -ing word that is a thing
     assert subject("in the snow", heads) == "in the snow"  # nothing named before the relation
     names = ("bow and arrow", "person bowing", "bow", "skull and crossbones")

@@ -146,6 +146,13 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
     compounds = re.finditer(r"[a-z0-9']+(?:-[a-z0-9']+)+", text.lower())
     describing = {at for found in compounds if found.group().endswith(("ing", "ed"))
                   for at, (start, end) in enumerate(spans) if found.start() <= start and end <= found.end()}
+    # so does an -ing word between an article and a thing's name that no emoji's name says: "a ringing
+    # bell" is the bell (the guide reads "ringing" as ring, and the ring won); one an emoji's name says
+    # belongs to the thing ("a bowling ball", "a fishing rod", "a sleeping cat")
+    named_words = {word for name in names for word in _tokens(name)}
+    describing |= {at for at, word in enumerate(said[:-1]) if word.endswith("ing") and len(word) > 4
+                   and word not in named_words and names_a_thing(said[at + 1])
+                   and (at == 0 or said[at - 1] in ("a", "an", "the"))}
     kept: list[str] = []
     for at, word in enumerate(said):
         if at in describing:
