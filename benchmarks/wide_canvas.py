@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw
 
 import pixray
 from pixray.guide.model import GuideModel
+from pixray.cutouts import centre_square
 from pixray.images import pil_to_tensor, tensor_to_pil
 from pixray.perceptors import EmbeddedPerceptor
 
@@ -58,12 +59,9 @@ def thing_on_square(picture: torch.Tensor, box, side: int) -> torch.Tensor:
 
 def blank_sides(picture: torch.Tensor) -> float | None:
     """The share of near-white pixels outside the centred square (None on a square canvas)."""
-    height, width = picture.shape[-2:]
-    side = min(height, width)
     blank = (1 - picture[0]).amax(0) <= 0.15
     outside = torch.ones_like(blank)
-    top, left = (height - side) // 2, (width - side) // 2
-    outside[top:top + side, left:left + side] = False
+    centre_square(outside).fill_(False)  # the very square the guide sees (a view into `outside`)
     return float(blank[outside].float().mean()) if outside.any() else None
 
 
