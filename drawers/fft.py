@@ -5,7 +5,8 @@ painterly early on.
 fft_use: fft (a Fourier spectrum whose high frequencies are damped by 1/f^fft_decay), dwt (a wavelet
 pyramid in fft_wave, e.g. coif2, db4, haar, dmey; its finest details weighted by fft_sharp), or pixel
 (plain pixels, in the same colour space). Colours live in a decorrelated space (fft_colors scales it)
-and pass through a sigmoid, so every parameter value is a valid colour.
+and pass through a sigmoid, so every parameter value is a valid colour; with init_noise=paper the page
+starts white and colours are linear, clamped.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class FftDrawer(Drawer):
         self.width, self.height = settings.size
         self.use = settings.fft_use
         self.color = (COLOR_SQRT * settings.fft_colors).to(device)
+        # On paper (init_noise=paper, its default with the embedded guide) the page starts white and colours
+        # are linear: through the sigmoid, flat at white, a white page took colour too slowly and the things
+        # came out small and pale; from grey the page stayed murky (MODEL_CARD.md, session 24).
+        self.on_paper = settings.init_noise == "paper"
         if self.use == "fft":
             self.frequency_scale = self._frequency_scale()  # fixed for the run: not recomputed per step
         if self.use == "dwt":
@@ -146,17 +151,28 @@ class FftDrawer(Drawer):
         self.params = [p.detach().to(self.device).requires_grad_(True) for p in self.params]
 
     def _to_rgb(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(torch.einsum("ij,bjhw->bihw", self.color, x))
+        mixed = torch.einsum("ij,bjhw->bihw", self.color, x)
+        if not self.on_paper:
+            return torch.sigmoid(mixed)
+        linear = 0.5 + mixed
+        # clamped to valid colours, the gradient passed straight through: a cell pushed past white still
+        # answers the perceptor, and the page, at white, stays there
+        return linear + (linear.clamp(0, 1) - linear).detach()
 
     def _from_rgb(self, rgb: torch.Tensor) -> torch.Tensor:
-        logits = torch.logit(rgb.clamp(0.02, 0.98))
-        return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(self.color), logits)
+        if self.on_paper:
+            mixed = rgb - 0.5
+        else:
+            mixed = torch.logit(rgb.clamp(0.02, 0.98))
+        return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(self.color), mixed)
 
     # --- the drawer protocol ------------------------------------------------------------------------
 
     def init_from_image(self, image):
         noise = START_STD * torch.randn(1, 3, self.height, self.width, generator=self.generator)
         start = noise.to(self.device)
+        if self.on_paper:
+            start = start + self._from_rgb(torch.ones(1, 3, 1, 1, device=self.device))
         if image is not None:
             alpha = self.settings.init_image_alpha / 255
             start = alpha * self._from_rgb(image.float().to(self.device)) + (1 - alpha) * start

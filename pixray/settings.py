@@ -314,8 +314,9 @@ class Settings:
                                     "how much of init_image the start keeps (0 = all noise, 255 = all image)",
                                     minimum=0, maximum=255)
     init_noise: str = setting("pixels", str, "drawer", "what the drawer starts from without an init image "
-                              "(paper: white, and clipdraw's strokes faint; outline, line_sketch only: strokes "
-                              "along the lines of the embedded guide's picture of the prompt)", choices=INIT_NOISES)
+                              "(paper: white, clipdraw's strokes faint and fft's colours linear; outline, "
+                              "line_sketch only: strokes along the lines of the embedded guide's picture of the "
+                              "prompt)", choices=INIT_NOISES)
     pixel_type: str = setting("rect", str, "drawer", "pixel drawer cell shape", choices=PIXEL_TYPES)
     vqgan_model: str = setting("imagenet_f16_16384", str, "drawer",
                                "VQGAN drawer: name of a taming checkpoint in ~/.cache/pixray/vqgan (or ./models)")
@@ -703,20 +704,21 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # piled strokes into dark corners (R@1 coarsened 0.61, 0.73 with it). Weight 0.5 of the paper loss's
 # distance from white (benchmarks/guide_quality.py, MODEL_CARD.md, session 18): against 1.0 of its square,
 # the pixel drawer's pale fringe 0.062 -> 0.013 of its cells, R@1 0.80 / 0.76 -> 0.75 / 0.74 over three
-# seeds. fft is about where it was without it (coarsened 0.55 / 0.56) and keeps its grey start (a white
-# one made small, pale things).
+# seeds. fft starts on white paper too, its colours linear there (through its sigmoid a white start made
+# small, pale things, and a grey one a murky page): R@1 0.62 / 0.57 -> 0.70 / 0.72 over three seeds,
+# colour words 0.75 -> 0.88 (MODEL_CARD.md, session 24).
 # line_sketch can only draw black lines, which the guide (it learned coloured emoji) reads as blots: its
 # strokes start along the lines of the guide's own picture of the prompt and the trace loss keeps them
 # there while the guide steers (MODEL_CARD.md).
 # A pale thing (a ghost, a cloud, a skull) on that paper shows only by its outline: steered towards its
-# picture, the pixel and clipdraw drawers painted a few specks (eyes, a mouth); pale_outline keeps ink on
+# picture, the pixel, clipdraw and fft drawers painted a few specks (eyes, a mouth); pale_outline keeps ink on
 # the outline and on its dark parts (a skull's eye holes; MODEL_CARD.md, sessions 21 and 22).
 # clipdraw's strokes start faint on that paper (init_noise=paper): started opaque in random colours, a few
 # dark ones the guide never asked for stayed (a dark green slash beside two coloured hearts; R@1 0.75 / 0.76
 # -> 0.77 / 0.78 over two seeds, MODEL_CARD.md, session 23).
 EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
                             "clipdraw": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
-                            "fft": dict(custom_loss=["paper:0.5"]),
+                            "fft": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's
 # strokes start on the image's own lines and the trace loss keeps them there (without it the guide

@@ -110,6 +110,30 @@ def test_fft_drawer_starts_from_the_init_image_and_learns(quick, tmp_path, use):
     assert settings.learning_rate == 0.3  # pixray's fft_lrate
 
 
+@pytest.mark.parametrize("use", ["fft", "dwt", "pixel"])
+def test_fft_drawer_on_paper_starts_white_and_colours_at_once(quick, use):
+    """init_noise=paper (the default with the embedded guide): a white page whose colours answer a gradient
+    at once (through a sigmoid, flat at white, they barely moved), clamped to [0, 1] with the gradient
+    passed straight through."""
+    base = {**quick, "drawer": "fft", "fft_use": use, "pixel_size": None}
+    grey = Session(resolve({**base, "init_noise": "pixels"})).drawer
+    assert (grey.synth() - 0.5).abs().max() < 0.05  # pixray's own start is unchanged
+    paper = Session(resolve({**base, "init_noise": "paper"})).drawer
+    page = paper.synth()
+    assert page.mean() > 0.99 and page.min() > 0.9 and page.max() <= 1  # white, a little noise
+
+    def push(drawer):  # the gradient of darkening every pixel
+        drawer.synth().sum().backward()
+        return sum(p.grad.norm() for p in drawer.params)
+
+    assert push(paper) > 3 * push(grey)  # the linear slope is 1, the sigmoid's at most 1/4
+    with torch.no_grad():  # pushed far past white: still white, and a darkening gradient still gets through
+        paper._from_decorrelated(paper._from_rgb(torch.full((1, 3, 48, 64), 1.5)))
+    assert torch.equal(paper.synth(), torch.ones(1, 3, 48, 64))
+    assert push(paper) > 0
+
+
+
 def test_fft_settings_are_checked_before_anything_loads():
     with pytest.raises(SettingsError, match="'fft_wave': 'wobbly' is not a wavelet"):
         settings_for(drawer="fft", fft_use="dwt", fft_wave="wobbly", pixel_size=None)
