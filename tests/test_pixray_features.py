@@ -133,7 +133,6 @@ def test_fft_drawer_on_paper_starts_white_and_colours_at_once(quick, use):
     assert push(paper) > 0
 
 
-
 def test_fft_settings_are_checked_before_anything_loads():
     with pytest.raises(SettingsError, match="'fft_wave': 'wobbly' is not a wavelet"):
         settings_for(drawer="fft", fft_use="dwt", fft_wave="wobbly", pixel_size=None)

@@ -11,10 +11,10 @@ class PaleOutlineLoss(TraceLoss):
     """The trace loss on the outline and the dark parts (a skull's eye holes) of the emoji the embedded
     guide retrieves for the prompts, only when that emoji, coloured as the prompts ask, is pale
     (guide/bank.py: pale_outline_target): white, grey, white and black. Its picture on white paper is
-    mostly paper, and steered towards it the pixel and clipdraw drawers painted a few specks (eyes, a
+    mostly paper, and steered towards it the pixel, clipdraw and fft drawers painted a few specks (eyes, a
     mouth) where a pixel artist draws the outline (MODEL_CARD.md). Nothing for a coloured or a dark
     thing, which shows by itself, nor with an init image, where the picture starts from the user's; a
-    default of both drawers with the guide."""
+    default of those three drawers with the guide."""
 
     name = "pale_outline"
 
