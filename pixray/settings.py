@@ -716,9 +716,8 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # clipdraw's strokes start faint on that paper (init_noise=paper): started opaque in random colours, a few
 # dark ones the guide never asked for stayed (a dark green slash beside two coloured hearts; R@1 0.75 / 0.76
 # -> 0.77 / 0.78 over two seeds, MODEL_CARD.md, session 23).
-EMBEDDED_DRAWER_DEFAULTS = {"pixel": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
-                            "clipdraw": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
-                            "fft": dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"]),
+ON_PAPER = dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"])  # applied as copies
+EMBEDDED_DRAWER_DEFAULTS = {"pixel": ON_PAPER, "clipdraw": ON_PAPER, "fft": ON_PAPER,
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's
 # strokes start on the image's own lines and the trace loss keeps them there (without it the guide
