@@ -37,6 +37,23 @@ def test_augment_shape_range_and_seed():
     assert torch.equal(first, again) and not torch.equal(first, other)
 
 
+def test_restyle_draws_a_sprite_in_other_ways_near_it_and_nothing_else():
+    rgba = torch.zeros(64, 4, 64, 64)
+    rgba[:, :, 20:44, 20:44] = torch.tensor([1.0, 0.2, 0.2, 1.0]).view(4, 1, 1)  # an opaque red square
+    first = train.restyle(rgba, torch.Generator().manual_seed(0), 1.0)
+    assert torch.equal(first, train.restyle(rgba, torch.Generator().manual_seed(0), 1.0))
+    assert first.shape == rgba.shape and first.min() >= 0 and first.max() <= 1
+    ring = first[:, 3, 17:47, 17:47].clone()
+    ring[:, 3:27, 3:27] = 0
+    assert (ring > 0.5).flatten(1).any(1).sum() >= 8  # some were outlined
+    assert (first[:, :3, 20:44, 20:44] != rgba[:, :3, 20:44, 20:44]).flatten(1).any(1).sum() >= 16  # some relit
+    far = torch.ones(64, 64, dtype=torch.bool)
+    far[14:50, 14:50] = False
+    assert first[:, 3][:, far].max() == 0  # nothing drawn away from the sprite
+    assert torch.equal(train.augment(rgba, 32, torch.Generator().manual_seed(1)),
+                       train.augment(rgba, 32, torch.Generator().manual_seed(1), restyled=0.0))
+
+
 def test_emoji_names_become_iconify_slugs():
     slugs = data._slugs({"name": "SLICE OF PIZZA", "short_names": ["pizza"]})
     assert {"name:slice-of-pizza", "name:sliceofpizza", "name:pizza"} <= set(slugs)

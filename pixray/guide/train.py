@@ -46,10 +46,51 @@ def _rand(gen: torch.Generator, *shape) -> torch.Tensor:
     return torch.rand(*shape, generator=gen)
 
 
-def augment(rgba: torch.Tensor, size: int, gen: torch.Generator, paper: float | None = None) -> torch.Tensor:
+def restyle(rgba: torch.Tensor, gen: torch.Generator, share: float) -> torch.Tensor:
+    """(B,4,H,W) → the same sprites, some drawn as another emoji set might draw them, each of four ways
+    with chance `share`/2: with a dark outline (as OpenMoji draws), with dark lines where colours meet
+    inside, lit by a soft ramp with a highlight (Noto's and Fluent's shading), or softened. So a model
+    that learned some sets reads another by its shapes and colours, not by its set's way of drawing."""
+    count, _, height, width = rgba.shape
+    rgb, alpha = rgba[:, :3], rgba[:, 3:]
+    picked = [(_rand(gen, count) < share / 2).view(count, 1, 1, 1) for _ in range(4)]
+    # an outline 1-2 pixels wide (at 64x64), near-black or the sprite's own colour darkened
+    wide = F.max_pool2d(alpha, 5, 1, 2)
+    ring = torch.where(_rand(gen, count, 1, 1, 1) < 0.5, F.max_pool2d(alpha, 3, 1, 1), wide) - alpha
+    dark = torch.where(_rand(gen, count, 1, 1, 1) < 0.5, 0.15 * _rand(gen, count, 1, 1, 1),
+                       0.35 * F.max_pool2d(rgb * alpha, 5, 1, 2))
+    ring = picked[0] * ring.clamp(0, 1)
+    rgb = (rgb * alpha + dark * ring) / (alpha + ring).clamp_min(1e-6)
+    alpha = (alpha + ring).clamp(max=1)
+    # inner lines where neighbouring colours differ
+    change = (rgb[..., 1:, :] - rgb[..., :-1, :]).abs().sum(1, keepdim=True)
+    edges = F.pad(change, (0, 0, 0, 1)) + F.pad((rgb[..., 1:] - rgb[..., :-1]).abs().sum(1, keepdim=True), (0, 1))
+    lines = picked[1] * (edges > 0.5).float() * (alpha > 0.5).float()
+    rgb = rgb * (1 - 0.8 * lines)
+    # a soft light from one side and a highlight
+    angle = _rand(gen, count, 1, 1, 1) * 2 * math.pi
+    ys = torch.linspace(-1, 1, height).view(1, 1, height, 1)
+    xs = torch.linspace(-1, 1, width).view(1, 1, 1, width)
+    ramp = xs * torch.cos(angle) + ys * torch.sin(angle)
+    centre = _rand(gen, count, 2, 1, 1) - 0.5
+    glow = torch.exp(-((xs - centre[:, :1]) ** 2 + (ys - centre[:, 1:]) ** 2) / 0.08)
+    strength = 0.1 + 0.25 * _rand(gen, count, 1, 1, 1)
+    lit = (rgb * (1 + strength * ramp) + 0.25 * strength * glow * (1 - rgb)).clamp(0, 1)
+    rgb = torch.where(picked[2], lit, rgb)
+    # softened, as a smooth gradient style looks at a small size
+    soft = F.avg_pool2d(torch.cat([rgb * alpha, alpha], 1), 3, 1, 1, count_include_pad=False)
+    soft = torch.cat([soft[:, :3] / soft[:, 3:].clamp_min(1e-6), soft[:, 3:]], 1)
+    return torch.where(picked[3], soft, torch.cat([rgb, alpha], 1))
+
+
+def augment(rgba: torch.Tensor, size: int, gen: torch.Generator, paper: float | None = None,
+            restyled: float = 0.0) -> torch.Tensor:
     """(B,4,H,W) in [0,1] → (B,3,size,size): a batch as the pixray loop might show it. `paper`: the share
-    of views on white paper (default: a quarter, like each of the other backgrounds)."""
+    of views on white paper (default: a quarter, like each of the other backgrounds); `restyled`: restyle's
+    `share` (0: none, and no random numbers drawn for it)."""
     count = rgba.shape[0]
+    if restyled:
+        rgba = restyle(rgba, gen, restyled)
     # 1. a background: white paper (as the sprite drawer paints), a flat colour, a two-colour gradient
     # or blotchy noise
     kind = (_rand(gen, count) * 4).long().view(count, 1, 1, 1) - 1
@@ -173,7 +214,7 @@ def multi_positive_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 
 
 def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch: int, cache: Path,
-          held_out_styles: list[str] = (), log=print) -> tuple[GuideModel, dict]:
+          held_out_styles: list[str] = (), log=print, restyled: float = 0.0) -> tuple[GuideModel, dict]:
     """Train on every emoji of `styles`; report retrieval on `held_out_styles`, drawings it never saw."""
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -193,7 +234,7 @@ def train(styles: list[str], config: GuideConfig, seed: int, epochs: int, batch:
         order = torch.randperm(len(codes), generator=gen)
         for first in range(0, len(order), batch):
             chosen = order[first:first + batch]
-            views = augment(pixels[chosen], config.image_size, gen)
+            views = augment(pixels[chosen], config.image_size, gen, restyled=restyled)
             texts = sample_captions([captions[i] for i in chosen.tolist()], rng)
             logits = model.logit_scale.exp().clamp(max=100) * model.encode_image(views) @ model.encode_text(texts).T
             loss = multi_positive_loss(logits, labels[chosen])
@@ -238,6 +279,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--restyled", type=float, help="share of views redrawn in another set's style "
+                        "(default: the recipe's)")
     parser.add_argument("--styles", nargs="+", choices=sorted(set(PACKAGES) - {"tags"}),
                         help="drawing styles to learn from (default: the recipe's)")
     args = parser.parse_args()
@@ -247,14 +290,15 @@ def main() -> None:
     args.epochs = args.epochs or recipe["epochs"]
     if args.threads:
         torch.set_num_threads(args.threads)
+    restyled = recipe.get("restyled", 0.0) if args.restyled is None else args.restyled
     model, metrics = train(recipe["styles"], recipe["config"], recipe["seed"], args.epochs, args.batch, args.cache,
-                           recipe["held_out"])
+                           recipe["held_out"], restyled=restyled)
     out = args.out or recipe["out"]
     out.parent.mkdir(parents=True, exist_ok=True)
     data = model.to_file()
     data["metrics"] = metrics
     data["training"] = {"styles": recipe["styles"], "seed": recipe["seed"], "epochs": args.epochs,
-                        "batch": args.batch}
+                        "batch": args.batch, "restyled": restyled}
     torch.save(data, out)
     print(json.dumps(metrics), "→", out)
 
