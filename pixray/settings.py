@@ -419,7 +419,8 @@ class Settings:
                                 "extra losses, 'name[:weight],...' from: palette, saturation, symmetry, "
                                 "smoothness, edge, paper, style, trace (ink on the lines of init_image, else of "
                                 "the embedded guide's picture of the prompt), pale_outline (trace, only when that "
-                                "picture is pale: a ghost, a cloud)", metavar="LOSSES")
+                                "picture is pale: a ghost, a cloud), dark_parts (ink where that picture of a "
+                                "coloured thing is dark: a frog's pupils)", metavar="LOSSES")
     edge_color: str = setting("white", str, "losses", "colour the edge loss pulls the border towards")
     edge_thickness: Any = setting(None, _number(int), "losses",
                                   "edge loss: width of the border band in pixels (default: 1/16 of the shorter "
@@ -716,8 +717,12 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # clipdraw's strokes start faint on that paper (init_noise=paper): started opaque in random colours, a few
 # dark ones the guide never asked for stayed (a dark green slash beside two coloured hearts; R@1 0.75 / 0.76
 # -> 0.77 / 0.78 over two seeds, MODEL_CARD.md, session 23).
+# The pixel drawer also inks a coloured thing's dark parts (a frog's pupils, a cat's eyes, a burger's
+# patty): steered by the guide alone it painted their colours and left those out (dark_parts; MODEL_CARD.md,
+# session 25).
 ON_PAPER = dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"])  # applied as copies
-EMBEDDED_DRAWER_DEFAULTS = {"pixel": ON_PAPER, "clipdraw": ON_PAPER, "fft": ON_PAPER,
+PIXEL_ON_PAPER = dict(ON_PAPER, custom_loss=[*ON_PAPER["custom_loss"], "dark_parts:1.0"])
+EMBEDDED_DRAWER_DEFAULTS = {"pixel": PIXEL_ON_PAPER, "clipdraw": ON_PAPER, "fft": ON_PAPER,
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's
 # strokes start on the image's own lines and the trace loss keeps them there (without it the guide
@@ -744,8 +749,8 @@ def _embedded_defaults(settings: Settings, values: dict) -> None:
 
 def _check_outline(settings: Settings) -> None:
     """init_noise=outline and the trace loss draw on the embedded guide's picture of a text prompt (both
-    on the init image's own lines when there is one); pale_outline too, when there is a text prompt (it
-    leaves a picture without one alone)."""
+    on the init image's own lines when there is one); pale_outline and dark_parts too, when there is a text
+    prompt (they leave a picture without one alone)."""
     from .guide.bank import require_sprite_bank
     from .prompts import wanted_texts
 
@@ -757,8 +762,9 @@ def _check_outline(settings: Settings) -> None:
     users = (["setting 'init_noise': 'outline'"] if settings.init_noise == "outline" else []) + \
         (["setting 'custom_loss': 'trace'"] if "trace" in _custom_loss_names(settings) else [])
     if not users:
-        if "pale_outline" in _custom_loss_names(settings) and wanted_texts(settings.prompts):
-            require_sprite_bank("setting 'custom_loss': 'pale_outline'")
+        for name in ("pale_outline", "dark_parts"):
+            if name in _custom_loss_names(settings) and wanted_texts(settings.prompts):
+                require_sprite_bank(f"setting 'custom_loss': {name!r}")
         return
     if not wanted_texts(settings.prompts):
         raise SettingsError(f"{users[0]} follows the lines of the embedded guide's picture of a text prompt; "

@@ -197,7 +197,7 @@ def test_the_embedded_guide_draws_on_a_square_canvas_unless_the_user_shapes_the_
 
 def test_the_embedded_guide_gives_pixel_clipdraw_and_fft_white_paper_and_line_sketch_lines_unless_told_otherwise():
     pixel = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "pixel"})
-    assert pixel.init_noise == "paper" and pixel.custom_loss == ["paper:0.5", "pale_outline:1.0"]
+    assert pixel.init_noise == "paper" and pixel.custom_loss == ["paper:0.5", "pale_outline:1.0", "dark_parts:1.0"]
     clipdraw = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw"})
     assert clipdraw.custom_loss == ["paper:0.5", "pale_outline:1.0"] and clipdraw.init_noise == "paper"
     fft = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "fft"})

@@ -302,6 +302,56 @@ def test_the_pale_outline_counts_as_ink_only_what_is_dark_in_every_channel():
     assert PaleOutlineLoss.ink(black).item() == TraceLoss.ink(black).item() == 1.0
 
 
+def test_a_coloured_things_dark_parts_are_its_pupils_and_a_pale_thing_has_none(sprite_bank):
+    from pixray.guide.bank import DARK, dark_parts_target, retrieved_sprite
+    from pixray.perceptors import GUIDE_WEIGHTS
+    prior, bank, guide = sprite_bank
+    frog = retrieved_sprite(bank, prior, GUIDE_WEIGHTS, guide, ["a little green frog"])
+    dark = dark_parts_target(bank, prior, GUIDE_WEIGHTS, guide, ["a little green frog"])
+    assert not (dark & ~((frog[0, :3].amax(0) < DARK) & (frog[0, 3] > 0.5)).cpu().numpy()).any()
+    assert 4 <= dark.sum() <= 0.05 * dark.size  # two pupils, not the green body
+    opaque = frog[0, 3].cpu().numpy() > 0.5
+    edge = opaque & ~np.pad(opaque, 1)[:-2, 1:-1] | opaque & ~np.pad(opaque, 1)[2:, 1:-1] \
+        | opaque & ~np.pad(opaque, 1)[1:-1, :-2] | opaque & ~np.pad(opaque, 1)[1:-1, 2:]
+    assert not (dark & edge).any()  # inside the silhouette: a dark rim would be dots around a misplaced thing
+    rows = np.nonzero(dark)[0]
+    assert rows.max() < 16  # up in the frog's eyes
+    assert dark_parts_target(bank, prior, GUIDE_WEIGHTS, guide, ["a spooky ghost"]) is None  # pale_outline's
+    assert not dark_parts_target(bank, prior, GUIDE_WEIGHTS, guide, ["a shiny red apple"]).any()
+
+
+def test_the_dark_parts_loss_asks_for_ink_there_and_nowhere_else(quick):
+    """One-sided: a blank page scores most, ink on the dark parts near 0, and ink elsewhere costs nothing,
+    so the thing's own colours are the guide's to choose (a two-sided pull had paled a coloured thing's
+    inside)."""
+    from pixray.guide.bank import dark_parts_target, load_sprite_bank
+    from pixray.losses.dark_parts import DarkPartsLoss
+    from pixray.perceptors import GUIDE_WEIGHTS
+    settings = resolve({**quick, "drawer": "pixel", "clip_models": EMBEDDED, "pixel_size": (32, 32),
+                        "size": (128, 128), "prompts": "a little green frog", "iterations": 30})
+    assert "dark_parts:1.0" in settings.custom_loss  # the pixel drawer's default with the guide
+    loss = DarkPartsLoss(settings)
+    blank = loss(LossContext(torch.ones(1, 3, 128, 128), 0, 1, None)).item()
+    assert blank > 0.5 and loss(LossContext(torch.zeros(1, 3, 128, 128), 0, 1, None)).item() == 0
+    prior, bank, guide = load_sprite_bank(GUIDE_WEIGHTS, "a test")
+    dark = torch.from_numpy(dark_parts_target(bank, prior, GUIDE_WEIGHTS, guide, ["a little green frog"]))
+    page = torch.ones(1, 3, 32, 32)
+    page[:, :, dark] = 0
+    inked = torch.nn.functional.interpolate(page, size=(128, 128), mode="nearest")
+    assert loss(LossContext(inked, 0, 1, None)).item() < 0.35 * blank  # only the blurred targets' tails are unmet
+    page[:, 1] = torch.where(dark, 0.0, 0.8)  # and the rest green: no cost for its colour
+    green = torch.nn.functional.interpolate(page, size=(128, 128), mode="nearest")
+    assert loss(LossContext(green, 0, 1, None)).item() == pytest.approx(loss(LossContext(inked, 0, 1, None)).item())
+    session = Session(settings)
+    first = session.step()["dark_parts"]
+    for _ in range(29):
+        last = session.step()["dark_parts"]
+    assert last < 0.7 * first
+    apple = DarkPartsLoss(resolve({**quick, "clip_models": EMBEDDED, "prompts": "a shiny red apple"}))
+    assert apple(LossContext(torch.ones(1, 3, 128, 128), 0, 1, None)).item() == 0 and apple._lines == []
+    assert DarkPartsLoss(settings)._build(torch.device("cpu"), torch.ones(1, 3, 8, 8)) == []  # an init image
+
+
 def test_a_missing_sprite_bank_is_one_line_naming_pale_outline_before_models_load(quick, monkeypatch, tmp_path):
     monkeypatch.setattr("pixray.guide.prior.PRIOR_WEIGHTS", tmp_path / "gone.pt")
     settings = {**quick, "drawer": "pixel", "clip_models": EMBEDDED, "prompts": "a spooky ghost"}

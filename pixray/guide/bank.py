@@ -252,6 +252,21 @@ def pale_outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide:
     return outline(sprite) | dark.cpu().numpy()
 
 
+def dark_parts_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel, prompts: list[str]):
+    """(32,32) bool: the DARK parts (every channel below DARK: pupils, a nose, a patty) of the sprite the
+    prompts retrieve, coloured as the picture targets colour it, when that sprite is not pale (a pale one
+    has pale_outline_target, its dark parts among them); None for a pale one."""
+    if pale_outline_target(bank, prior, guide_path, guide, prompts) is not None:
+        return None
+    sprite = retrieved_sprite(bank, prior, guide_path, guide, prompts)
+    coloured = tinted(sprite, best_tint(sprite, prompts))
+    opaque = coloured[:, 3:] > 0.5
+    # inside the silhouette: a dark rim (a tinted ghost's outline) drawn where the picture's thing is not
+    # came out as dots scattered around it
+    inside = -F.max_pool2d(-opaque.float(), 3, 1, 1) > 0.5
+    return ((coloured[0, :3].amax(0) < DARK) & inside[0, 0]).cpu().numpy()
+
+
 def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
     return bank["latents"][best_entry(bank, prior, guide_path, prompts)[0]].float()[None]
 

@@ -6,6 +6,7 @@ import math
 
 from ..errors import SettingsError
 from .base import Loss, LossContext, neighbour_differences
+from .dark_parts import DarkPartsLoss
 from .edge import EdgeLoss
 from .pale_outline import PaleOutlineLoss
 from .palette import PaletteLoss
@@ -18,7 +19,7 @@ from .trace import TraceLoss
 
 LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (PaletteLoss, SaturationLoss, SymmetryLoss, SmoothnessLoss,
                                                             EdgeLoss, PaperLoss, StyleLoss, TraceLoss,
-                                                            PaleOutlineLoss)}
+                                                            PaleOutlineLoss, DarkPartsLoss)}
 
 
 # pixray losses that need weights this project cannot ship or download

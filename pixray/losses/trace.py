@@ -73,6 +73,11 @@ class TraceLoss(Loss):
         """(B,1,H,W): how dark each pixel is, any colour (line_sketch's ink is black anyway)."""
         return 1 - rgb.mean(1, keepdim=True)
 
+    def compare(self, ink: torch.Tensor) -> torch.Tensor:
+        """The (1,1,rows,columns) ink on the lines' grid against the lines at each blur."""
+        return sum(F.mse_loss(gaussian_blur(ink, sigma), lines) / lines.square().mean().clamp_min(1e-6)
+                   for sigma, lines in zip(BLURS, self._lines)) / len(BLURS)
+
     def compute(self, ctx: LossContext) -> torch.Tensor:
         from ..tracing import placement
 
@@ -84,6 +89,5 @@ class TraceLoss(Loss):
         height, width = ctx.image.shape[-2:]
         cell, (left, top) = placement((width, height), (rows, columns))
         x, y, side_x, side_y = round(left), round(top), round(cell * columns), round(cell * rows)
-        ink = F.adaptive_avg_pool2d(self.ink(ctx.image[:, :3, y:y + side_y, x:x + side_x]), (rows, columns))
-        return sum(F.mse_loss(gaussian_blur(ink, sigma), lines) / lines.square().mean().clamp_min(1e-6)
-                   for sigma, lines in zip(BLURS, self._lines)) / len(BLURS)
+        return self.compare(F.adaptive_avg_pool2d(self.ink(ctx.image[:, :3, y:y + side_y, x:x + side_x]),
+                                                  (rows, columns)))
