@@ -8,8 +8,6 @@ import torch.nn.functional as F
 from .pale_outline import PaleOutlineLoss
 from .trace import gaussian_blur
 
-BLURS = (0.0, 1.0)
-
 
 class DarkPartsLoss(PaleOutlineLoss):
     """Ink (dark in every channel) where the emoji the embedded guide retrieves for the prompts is dark
@@ -19,22 +17,14 @@ class DarkPartsLoss(PaleOutlineLoss):
     painted a frog's green and yellow but not its eyes, a burger's buns but not its patty."""
 
     name = "dark_parts"
+    blurs = (0.0, 1.0)
 
-    def _build(self, device: torch.device, init_image: torch.Tensor | None) -> list[torch.Tensor]:
-        from ..guide.bank import dark_parts_target, load_sprite_bank
-        from ..perceptors import GUIDE_WEIGHTS
-        from ..prompts import wanted_texts
+    @staticmethod
+    def retrieved_target(*args):
+        from ..guide.bank import dark_parts_target
 
-        texts = wanted_texts(self.settings.prompts)
-        if init_image is not None or not texts:
-            return []
-        prior, bank, guide = load_sprite_bank(GUIDE_WEIGHTS, "custom_loss 'dark_parts'")
-        dark = dark_parts_target(bank, prior, GUIDE_WEIGHTS, guide, texts)
-        if dark is None or not dark.any():
-            return []
-        dark = torch.from_numpy(dark).float()[None, None].to(device)
-        return [gaussian_blur(dark, sigma) for sigma in BLURS]
+        return dark_parts_target(*args)
 
     def compare(self, ink: torch.Tensor) -> torch.Tensor:
         return sum((target * F.relu(target - gaussian_blur(ink, sigma)).square()).sum() / target.square().sum()
-                   for sigma, target in zip(BLURS, self._lines)) / len(BLURS)
+                   for sigma, target in zip(self.blurs, self._lines)) / len(self.blurs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .trace import TraceLoss, blurred
+from .trace import BLURS, TraceLoss, blurred
 
 
 class PaleOutlineLoss(TraceLoss):
@@ -17,6 +17,7 @@ class PaleOutlineLoss(TraceLoss):
     default of those three drawers with the guide."""
 
     name = "pale_outline"
+    blurs = BLURS
 
     @staticmethod
     def ink(rgb: torch.Tensor) -> torch.Tensor:
@@ -24,14 +25,22 @@ class PaleOutlineLoss(TraceLoss):
         the guide pulls them to (green, red, blue with the trace loss's darkness)."""
         return 1 - rgb.amax(1, keepdim=True)
 
+    @staticmethod
+    def retrieved_target(*args):
+        from ..guide.bank import pale_outline_target
+
+        return pale_outline_target(*args)
+
     def _build(self, device: torch.device, init_image: torch.Tensor | None) -> list[torch.Tensor]:
-        from ..guide.bank import load_sprite_bank, pale_outline_target
+        """retrieved_target (bank, prior, guide path, guide, prompts → bool cells or None) at each
+        of the loss's blurs; none with an init image or without a text prompt."""
+        from ..guide.bank import load_sprite_bank
         from ..perceptors import GUIDE_WEIGHTS
         from ..prompts import wanted_texts
 
         texts = wanted_texts(self.settings.prompts)
         if init_image is not None or not texts:
             return []
-        prior, bank, guide = load_sprite_bank(GUIDE_WEIGHTS, "custom_loss 'pale_outline'")
-        lines = pale_outline_target(bank, prior, GUIDE_WEIGHTS, guide, texts)
-        return [] if lines is None or not lines.any() else blurred(lines, device)
+        prior, bank, guide = load_sprite_bank(GUIDE_WEIGHTS, f"custom_loss {self.name!r}")
+        lines = self.retrieved_target(bank, prior, GUIDE_WEIGHTS, guide, texts)
+        return [] if lines is None or not lines.any() else blurred(lines, device, self.blurs)

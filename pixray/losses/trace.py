@@ -24,10 +24,10 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(image, (0, 0, reach, reach), mode="replicate"), kernel.view(1, 1, -1, 1))
 
 
-def blurred(lines, device: torch.device) -> list[torch.Tensor]:
-    """(rows, columns) bool lines → (1,1,rows,columns) at each of BLURS."""
+def blurred(lines, device: torch.device, blurs: tuple[float, ...] = BLURS) -> list[torch.Tensor]:
+    """(rows, columns) bool lines → (1,1,rows,columns) at each of `blurs`."""
     lines = torch.from_numpy(lines).float()[None, None].to(device)
-    return [gaussian_blur(lines, sigma) for sigma in BLURS]
+    return [gaussian_blur(lines, sigma) for sigma in blurs]
 
 
 class TraceLoss(Loss):
