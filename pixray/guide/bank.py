@@ -234,6 +234,26 @@ def outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: Guid
     return outline(retrieved_sprite(bank, prior, guide_path, guide, prompts))
 
 
+def _coloured_retrieved(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel,
+                        prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (1,4,32,32) sprite the prompts retrieve, and the same coloured as the picture targets colour it
+    (best_tint)."""
+    sprite = retrieved_sprite(bank, prior, guide_path, guide, prompts)
+    return sprite, tinted(sprite, best_tint(sprite, prompts))
+
+
+def _is_pale(coloured: torch.Tensor) -> bool:
+    """Too little colour, and at least PALE_SHARE of its opaque pixels as light as white paper."""
+    opaque = coloured[0, 3] > 0.5
+    light = (coloured[0, :3].min(0).values > LIGHT)[opaque].float().mean() if opaque.any() else 0.0
+    return too_little_colour(coloured) and light >= PALE_SHARE
+
+
+def _dark(coloured: torch.Tensor) -> torch.Tensor:
+    """(32,32) bool: the opaque cells dark in every channel (below DARK)."""
+    return (coloured[0, :3].amax(0) < DARK) & (coloured[0, 3] > 0.5)
+
+
 def pale_outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel,
                         prompts: list[str]):
     """(32,32) bool: the outline and the DARK parts of the sprite the prompts retrieve when that sprite,
@@ -242,29 +262,21 @@ def pale_outline_target(bank: dict, prior: SpritePrior, guide_path: Path, guide:
     coloured or a dark one (a black cat shows on white by itself)."""
     from ..tracing import outline
 
-    sprite = retrieved_sprite(bank, prior, guide_path, guide, prompts)
-    coloured = tinted(sprite, best_tint(sprite, prompts))
-    opaque = coloured[0, 3] > 0.5
-    light = (coloured[0, :3].min(0).values > LIGHT)[opaque].float().mean() if opaque.any() else 0.0
-    if not too_little_colour(coloured) or light < PALE_SHARE:
-        return None
-    dark = (coloured[0, :3].amax(0) < DARK) & (coloured[0, 3] > 0.5)
-    return outline(sprite) | dark.cpu().numpy()
+    sprite, coloured = _coloured_retrieved(bank, prior, guide_path, guide, prompts)
+    return outline(sprite) | _dark(coloured).cpu().numpy() if _is_pale(coloured) else None
 
 
 def dark_parts_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: GuideModel, prompts: list[str]):
     """(32,32) bool: the DARK parts (every channel below DARK: pupils, a nose, a patty) of the sprite the
     prompts retrieve, coloured as the picture targets colour it, when that sprite is not pale (a pale one
     has pale_outline_target, its dark parts among them); None for a pale one."""
-    if pale_outline_target(bank, prior, guide_path, guide, prompts) is not None:
+    _, coloured = _coloured_retrieved(bank, prior, guide_path, guide, prompts)
+    if _is_pale(coloured):
         return None
-    sprite = retrieved_sprite(bank, prior, guide_path, guide, prompts)
-    coloured = tinted(sprite, best_tint(sprite, prompts))
-    opaque = coloured[:, 3:] > 0.5
     # inside the silhouette: a dark rim (a tinted ghost's outline) drawn where the picture's thing is not
     # came out as dots scattered around it
-    inside = -F.max_pool2d(-opaque.float(), 3, 1, 1) > 0.5
-    return ((coloured[0, :3].amax(0) < DARK) & inside[0, 0]).cpu().numpy()
+    inside = -F.max_pool2d(-(coloured[:, 3:] > 0.5).float(), 3, 1, 1) > 0.5
+    return (_dark(coloured) & inside[0, 0]).cpu().numpy()
 
 
 def closest(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[str]) -> torch.Tensor:
