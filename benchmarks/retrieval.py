@@ -13,7 +13,9 @@ emoji a person would accept (their main names):
 - 53 things game makers draw as sprites ("a wizard", "a sword", "a spaceship");
 - 53 everyday things and game sprites written in session 21, held out from the changes made since.
 - 74 sprites written in session 22 and 82 in session 23 (things none of the sets above asks for), each
-  held out from the changes made since.
+  held out from the changes made since;
+- 84 written in session 26, many named by two words as people name them ("a fire truck", "a sea lion",
+  "a cell phone"), written before that session's change (readings of such phrases) and measured before it.
 Rows switch on, one at a time, the readings of unknown words (WordNet's and emoji tags', guide/aliases.py),
 the name-overlap term of best_entry and its second count of the prompt's subject (bank.subject). Pure
 retrieval: no drawing, about three minutes on two cores.
@@ -312,6 +314,96 @@ FRESH_23 = [
     ("a broken heart", {"broken heart"}), ("a warning sign", {"warning"}),
 ]
 
+# Written in session 26 before any change that session, things not asked for in the sets above, many named
+# by two words as people name them ("a fire truck", "a koala bear"); held out.
+FRESH_26 = [
+    ('a cup of hot coffee', {'hot beverage'}),
+    ('a coconut', {'coconut'}),
+    ('a ripe pineapple', {'pineapple'}),
+    ('a sushi roll', {'sushi'}),
+    ('a sea turtle', {'turtle'}),
+    ('a killer whale', {'spouting whale', 'whale'}),
+    ('a koala bear', {'koala'}),
+    ('a panda bear', {'panda'}),
+    ('a sea lion', {'seal'}),
+    ('a garden snail', {'snail'}),
+    ('a hermit crab', {'crab'}),
+    ('a barn owl', {'owl'}),
+    ('a grizzly bear', {'bear'}),
+    ('a house fly', {'fly'}),
+    ('a fire truck', {'fire engine'}),
+    ('a school bus', {'bus', 'oncoming bus'}),
+    ('a passenger plane', {'airplane', 'small airplane'}),
+    ('a space rocket', {'rocket'}),
+    ('a flying saucer', {'flying saucer'}),
+    ('a wrist watch', {'watch'}),
+    ('a paper clip', {'paperclip'}),
+    ('a padlock', {'locked'}),
+    ('a desktop computer', {'desktop computer'}),
+    ('a laptop', {'laptop'}),
+    ('a photo camera', {'camera', 'camera with flash'}),
+    ('a tennis racket', {'tennis'}),
+    ('a fishing rod', {'fishing pole'}),
+    ('a volcano erupting', {'volcano'}),
+    ('a palm tree', {'palm tree'}),
+    ('a maple leaf', {'maple leaf'}),
+    ('a tulip', {'tulip'}),
+    ('a pumpkin pie', {'pie'}),
+    ('a baseball cap', {'billed cap'}),
+    ('a graduation cap', {'graduation cap'}),
+    ('a money bag', {'money bag'}),
+    ('a dollar bill', {'dollar banknote'}),
+    ('a stop sign', {'stop sign'}),
+    ('a fountain pen', {'fountain pen'}),
+    ('a claw hammer', {'hammer'}),
+    ('a frying pan', {'cooking'}),
+    ('a cell phone', {'mobile phone'}),
+    ('a wooden rowboat', {'canoe', 'person rowing boat'}),
+    ('a sewing needle', {'sewing needle'}),
+    ('a safety pin', {'safety pin'}),
+    ('a roll of toilet paper', {'roll of paper'}),
+    ('a shopping cart', {'shopping cart'}),
+    ('a fire extinguisher', {'fire extinguisher'}),
+    ('a red hot pepper', {'hot pepper'}),
+    ('a water pistol', {'water pistol'}),
+    ('a wooden coffin', {'coffin'}),
+    ('a mossy headstone', {'headstone'}),
+    ('a bar of soap', {'soap'}),
+    ('an open window', {'window'}),
+    ('a mirror on the wall', {'mirror'}),
+    ("a ship's anchor", {'anchor'}),
+    ('a cuddly koala', {'koala'}),
+    ('a wizard with a staff', {'mage', 'man mage', 'woman mage'}),
+    ('a roaring t-rex', {'t-rex'}),
+    ('a long-necked dinosaur', {'sauropod'}),
+    ('a pink shrimp', {'fried shrimp', 'shrimp'}),
+    ('an oyster with a pearl', {'oyster'}),
+    ('a crowing rooster', {'rooster'}),
+    ('an american bison', {'bison'}),
+    ('a guide dog', {'guide dog'}),
+    ('a lotus flower', {'lotus'}),
+    ('a cable car', {'aerial tramway', 'mountain cableway'}),
+    ('a bowling pin', {'bowling'}),
+    ('an ice skate', {'ice skate'}),
+    ('a hockey stick', {'field hockey', 'ice hockey'}),
+    ('a slot machine', {'slot machine'}),
+    ('a billiard ball', {'pool 8 ball'}),
+    ('a set of nesting dolls', {'nesting dolls'}),
+    ('a pair of chopsticks', {'chopsticks'}),
+    ('a china teapot', {'teapot'}),
+    ('a baby bottle', {'baby bottle'}),
+    ('an ice cube', {'ice'}),
+    ('a thermometer', {'thermometer'}),
+    ('a syringe', {'syringe'}),
+    ('a motor scooter', {'motor scooter'}),
+    ('a race car', {'racing car'}),
+    ('a piano keyboard', {'musical keyboard'}),
+    ('a bento box lunch', {'bento box'}),
+    ('an archery target', {'bullseye'}),
+    ('a wheelchair', {'manual wheelchair', 'motorized wheelchair'}),
+]
+
+
 def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, misses) -> float:
     right = 0
     for prompt, accepted in zip(prompts, targets):
@@ -341,7 +433,8 @@ def main() -> None:
             ("game sprites", [p for p, _ in GAME], [t for _, t in GAME]),
             ("held out (session 21)", [p for p, _ in FRESH_21], [t for _, t in FRESH_21]),
             ("held out (session 22)", [p for p, _ in FRESH_22], [t for _, t in FRESH_22]),
-            ("held out (session 23)", [p for p, _ in FRESH_23], [t for _, t in FRESH_23])]
+            ("held out (session 23)", [p for p, _ in FRESH_23], [t for _, t in FRESH_23]),
+            ("held out (session 26)", [p for p, _ in FRESH_26], [t for _, t in FRESH_26])]
     print(f"share of prompts whose retrieved emoji is one a person accepts; guide {GUIDE_WEIGHTS.name} "
           f"with {len(guide.text.aliases)} readings of unknown words")
     print("| retrieval | " + " | ".join(f"{name} ({len(prompts)})" for name, prompts, _ in sets) + " |")

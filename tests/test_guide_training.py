@@ -140,6 +140,11 @@ def _wordnet_cache(folder, index: list[str], synsets: list[str]):
     return folder
 
 
+def _names(labels: dict, tags: bool) -> list[str]:
+    """data.emoji_names of made-up emojibase labels."""
+    return [text for label, more in labels.values() for text in [label, *(more if tags else [])]]
+
+
 def test_wordnet_readings_name_the_nearest_drawable_thing(tmp_path, monkeypatch):
     from pixray.guide import aliases
 
@@ -155,8 +160,9 @@ def test_wordnet_readings_name_the_nearest_drawable_thing(tmp_path, monkeypatch)
              "mansion n 2 1 @ 2 0 00000003 00000004", "notion n 1 0 1 0 00000008", "tomcat n 1 1 @ 1 0 00000005"]
     cache = _wordnet_cache(tmp_path, index, synsets)
     # the heads of emoji names: the things an emoji draws
-    monkeypatch.setattr(aliases, "emoji_labels", lambda cache: {"1F3E0": ("house", []), "1F408": ("black cat", []),
-                                                                  "2648": ("zodiac sign", [])})
+    labels = {"1F3E0": ("house", []), "1F408": ("black cat", []), "2648": ("zodiac sign", [])}
+    monkeypatch.setattr(aliases, "emoji_labels", lambda cache: labels)
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags))
     table = aliases.build(["house", "cat", "black", "sign", "zodiac"], cache)
     assert table["cottage"] == "house"
     assert table["mansion"] == "house"       # the drawable sense first, though WordNet lists it second
@@ -179,14 +185,61 @@ def test_an_emoji_tag_is_a_reading_when_wordnet_agrees(tmp_path, monkeypatch):
              "star n 1 0 1 0 00000001", "wizard n 2 1 @ 2 0 00000001 00000002"]
     cache = _wordnet_cache(tmp_path, index, synsets)
     # most of the emoji tagged "wizard" draw a mage; the magic wand is tagged so too
-    monkeypatch.setattr(aliases, "emoji_labels", lambda cache: {
-        "1F9D9": ("mage", ["sorcerer", "wizard"]), "1F9D9-200D-2642": ("man mage", ["sorcerer", "wizard"]),
-        "1FA84": ("magic wand", ["magician", "wizard"]), "2B50": ("star", []),
-        "1F41E": ("lady beetle", ["ladybird"]), "1FA9D": ("hook", ["selling"])})
+    labels = {"1F9D9": ("mage", ["sorcerer", "wizard"]), "1F9D9-200D-2642": ("man mage", ["sorcerer", "wizard"]),
+              "1FA84": ("magic wand", ["magician", "wizard"]), "2B50": ("star", []),
+              "1F41E": ("lady beetle", ["ladybird"]), "1FA9D": ("hook", ["selling"])}
+    monkeypatch.setattr(aliases, "emoji_labels", lambda cache: labels)
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags))
     table = aliases.build(["mage", "man", "magic", "wand", "star", "lady", "beetle", "hook"], cache)
     assert table["wizard"] == "mage"             # WordNet alone reads it as its first sense's "star"
     assert table["ladybird"] == "lady beetle"    # an emoji's name of two words
     assert "selling" not in table                # WordNet's only sense is no drawable thing
+
+
+def test_a_thing_named_by_two_words_is_read_as_one_thing(tmp_path, monkeypatch):
+    from pixray.guide import aliases
+
+    # 01 fire engine = fire truck (→ 02 truck); 03 sea lion → 04 eared seal → 05 seal; 06 barn owl → 07 owl;
+    # 08 paintbrush; 09 blue star, a flower (→ 10); 11 hot dog; 12 killer whale, also "sea wolf" (→ 13 dolphin)
+    synsets = ["00000001 06 n 02 fire_engine 0 fire_truck 0 001 @ 00000002 n 0000 | a truck",
+               "00000002 06 n 01 truck 0 000 | a vehicle",
+               "00000003 05 n 01 sea_lion 0 001 @ 00000004 n 0000 | a seal", "00000004 05 n 01 eared_seal 0 001 @ "
+               "00000005 n 0000 | a seal", "00000005 05 n 01 seal 0 000 | an animal",
+               "00000006 05 n 01 barn_owl 0 001 @ 00000007 n 0000 | an owl", "00000007 05 n 01 owl 0 000 | a bird",
+               "00000008 06 n 01 paintbrush 0 000 | a brush", "00000009 20 n 01 blue_star 0 001 @ 00000010 n 0000 | a plant",
+               "00000010 20 n 01 flower 0 000 | a plant", "00000011 13 n 01 hot_dog 0 000 | a sausage",
+               "00000012 05 n 02 killer_whale 0 sea_wolf 0 001 @ 00000013 n 0000 | a whale",
+               "00000013 05 n 01 dolphin 0 000 | a whale"]
+    index = ["barn_owl n 1 1 @ 1 0 00000006", "blue_star n 1 1 @ 1 0 00000009", "dolphin n 1 0 1 0 00000013",
+             "eared_seal n 1 1 @ 1 0 00000004", "fire_engine n 1 1 @ 1 0 00000001", "fire_truck n 1 1 @ 1 0 00000001",
+             "flower n 1 0 1 0 00000010", "hot_dog n 1 0 1 0 00000011", "killer_whale n 1 1 @ 1 0 00000012",
+             "owl n 1 0 1 0 00000007", "paintbrush n 1 0 1 0 00000008", "sea_lion n 1 1 @ 1 0 00000003",
+             "sea_wolf n 1 1 @ 1 0 00000012", "seal n 1 0 1 0 00000005", "truck n 1 0 1 0 00000002"]
+    cache = _wordnet_cache(tmp_path, index, synsets)
+    labels = {"1F692": ("fire engine", []), "1F9AD": ("seal", []), "1F989": ("owl", []),
+              "1F981": ("lion", []), "1F58C": ("paintbrush", []), "2B50": ("star", []), "1F32D": ("hot dog", []),
+              "1F42C": ("dolphin", []), "1F43A": ("wolf", []), "1F33C": ("blossom", ["flower"])}
+    monkeypatch.setattr(aliases, "emoji_labels", lambda cache: labels)
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags)
+                        + ["sea lion seal"] * tags)  # an emoji's name may hold the phrase: it is no reading then
+    vocab = ["fire", "engine", "seal", "owl", "lion", "barn", "paint", "brush", "paintbrush", "star", "blue", "hot",
+             "dog", "dolphin", "wolf", "blossom", "flower", "sea", "red"]
+    table = aliases.build(vocab, cache)
+    assert table["fire truck"] == "fire engine"   # a synonym that is an emoji's whole name
+    assert table["killer whale"] == "dolphin"     # the kind it is, not its synonym's last word ("sea wolf")
+    assert table["paint brush"] == "paintbrush"   # a word written as two
+    assert "barn owl" not in table                # a kind of owl: its words say so already
+    assert "blue star" not in table               # a colour is read as a colour: a blue star is a star
+    assert "hot dog" not in table                 # an emoji's name: its words find it
+    assert "sea lion" not in table                # an emoji's name holds it
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags))
+    assert aliases.build(vocab, cache)["sea lion"] == "seal"  # the kind it is, two steps up, not a lion
+    config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64, vocab=vocab,
+                         aliases=aliases.build(vocab, cache))
+    text = GuideModel(config).eval().text
+    assert text.tokens("a red fire truck") == ["red", "fire", "engine"]
+    assert text.tokens("two fire trucks and a sea lion") == ["two", "fire", "engine", "seal"]
+    assert text.tokens("a fire") == ["fire"] and text.tokens("a barn owl") == ["barn", "owl"]
 
 
 def test_unknown_words_are_read_as_their_singular_or_reading():

