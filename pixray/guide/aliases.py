@@ -148,6 +148,24 @@ def tag_readings(labels: dict, vocab: set[str], senses: dict, synsets: dict, dra
     return table
 
 
+class Taken:
+    """Phrases that get no reading of their own: one that holds an emoji's name or tag of two or more
+    words (its words find it already: "hot dog", "ice cream cone"), one an emoji's name holds (the bank's
+    names are read by the same text tower: "man playing water polo"), and one with a colour word or a
+    word that says nothing (a colour is something the guide reads: "a blue star" is a star, not
+    WordNet's flower). `said`: every emoji's names and tags, as words."""
+
+    def __init__(self, said: set[str]):
+        self.said = said
+        self.inside_names = {" ".join(found[i:i + n]) for text in said for found in [text.split()]
+                             for n in range(2, COMPOUND_WORDS + 1) for i in range(len(found) - n + 1)}
+
+    def holds(self, parts: list[str]) -> bool:
+        pieces = {" ".join(parts[i:i + n]) for n in range(2, len(parts) + 1) for i in range(len(parts) - n + 1)}
+        return bool(pieces & self.said or " ".join(parts) in self.inside_names
+                    or COLOUR_WORDS.intersection(parts) or STOPWORDS.intersection(parts))
+
+
 def compound_reading(lemma: str, vocab: set[str], heads: set[str], names: set[str], senses: dict,
                      synsets: dict) -> str | None:
     """The reading of a WordNet noun of several words, by its first sense (of MAX_SENSES, drawable ones
@@ -181,24 +199,17 @@ def compound_reading(lemma: str, vocab: set[str], heads: set[str], names: set[st
     return None
 
 
-def compound_readings(vocab: set[str], heads: set[str], names: set[str], said: set[str], senses: dict,
+def compound_readings(vocab: set[str], heads: set[str], names: set[str], taken: Taken, senses: dict,
                       synsets: dict) -> dict[str, str]:
     """phrase → reading (compound_reading), for WordNet's nouns of two or three words: one thing, where
-    the words one by one name others (a fire, a lion, a baseball). Not for a phrase that holds an emoji's
-    name or tag of two or more words (its words find it already: "hot dog", "ice cream cone") or that a
-    name holds (the bank's names are read by the same text tower: "man playing water polo"), nor one
-    that holds a colour word or a word that says nothing (a colour is something the guide
-    reads: "a blue star" is a star, not WordNet's flower). `names`: emoji names the vocabulary can say;
-    `said`: every emoji's names and tags, as words."""
-    inside_names = {" ".join(found[i:i + n]) for text in said for found in [text.split()]
-                    for n in range(2, COMPOUND_WORDS + 1) for i in range(len(found) - n + 1)}
+    the words one by one name others (a fire, a lion, a baseball); not for a phrase `taken` holds.
+    `names`: emoji names the vocabulary can say."""
     table = {}
     for lemma in senses:
         parts = re.split(r"[_-]", lemma)
         if not 2 <= len(parts) <= COMPOUND_WORDS or not all(part.isalpha() for part in parts):
             continue
-        pieces = {" ".join(parts[i:i + n]) for n in range(2, len(parts) + 1) for i in range(len(parts) - n + 1)}
-        if pieces & said or " ".join(parts) in inside_names or COLOUR_WORDS.intersection(parts) or STOPWORDS.intersection(parts):
+        if taken.holds(parts):
             continue
         found = compound_reading(lemma, vocab, heads, names, senses, synsets)
         if found:
@@ -206,15 +217,12 @@ def compound_readings(vocab: set[str], heads: set[str], names: set[str], said: s
     return table
 
 
-def split_readings(table: dict[str, str], vocab: set[str], names: set[str], said: set[str], senses: dict,
+def split_readings(table: dict[str, str], vocab: set[str], names: set[str], taken: Taken, senses: dict,
                    synsets: dict) -> dict[str, str]:
-    """phrase → reading, for a word written as two ("paint brush" → paintbrush, "house fly" → fly,
-    "cell phone" → mobile phone): the word itself when the vocabulary has it, else a synonym that is an
-    emoji's whole name, else (unless the guide knows both halves: "fire ball" is not WordNet's meteor)
-    its reading in `table`. Each half is a word of three letters or more, and the same guards as
-    compound_readings hold."""
-    inside_names = {" ".join(found[i:i + n]) for text in said for found in [text.split()]
-                    for n in range(2, COMPOUND_WORDS + 1) for i in range(len(found) - n + 1)}
+    """phrase → reading, for a word written as two ("paint brush" → paintbrush, "cell phone" → mobile
+    phone): the word itself when the vocabulary has it, else a synonym that is an emoji's whole name,
+    else (unless the guide knows both halves: "fire ball" is not WordNet's meteor) its reading in
+    `table`. Each half is a word of three letters or more; no phrase `taken` holds."""
     english = vocab | {lemma for lemma in senses if lemma.isalpha()}
     found = {}
     for word in english:
@@ -230,8 +238,7 @@ def split_readings(table: dict[str, str], vocab: set[str], names: set[str], said
             phrase = " ".join(parts)
             # two words the guide knows keep their own meaning unless the word they make is sure
             reading = sure or (None if all(part in vocab for part in parts) else table[word])
-            if (reading and all(part in english for part in parts) and phrase not in said and phrase not in inside_names
-                    and not COLOUR_WORDS.intersection(parts) and not STOPWORDS.intersection(parts)):
+            if reading and all(part in english for part in parts) and not taken.holds(parts):
                 found[phrase] = reading
     return found
 
@@ -254,8 +261,9 @@ def build(vocab: list[str], cache: Path) -> dict[str, str]:
             if found:
                 table[lemma] = found
     table = {**table, **tag_readings(labels, known, senses, synsets, drawable)}
-    return {**table, **split_readings(table, known, sayable, said, senses, synsets),
-            **compound_readings(known, heads, sayable, said, senses, synsets)}
+    taken = Taken(said)
+    return {**table, **split_readings(table, known, sayable, taken, senses, synsets),
+            **compound_readings(known, heads, sayable, taken, senses, synsets)}
 
 
 def main() -> None:
