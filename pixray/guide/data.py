@@ -73,10 +73,10 @@ def emoji_labels(cache: Path) -> dict[str, tuple[str, list[str]]]:
     return {_code(e["hexcode"]): (e.get("label", ""), e.get("tags", [])) for e in data}
 
 
-def emoji_names(cache: Path, tags: bool = True) -> list[str]:
-    """Every name (and tag) any emoji goes by: emoji-datasource's names and short names, emojibase's
-    labels (and tags), lower case."""
-    found = [text for label, more in emoji_labels(cache).values() for text in [label, *(more if tags else [])]]
+def emoji_names(cache: Path) -> list[str]:
+    """Every name any emoji goes by: emoji-datasource's names and short names, emojibase's labels, lower
+    case."""
+    found = [label for label, _ in emoji_labels(cache).values()]
     for entry in _read_json(npm_tarball(PACKAGES["google"], cache), "package/emoji.json"):
         found += [entry.get("name") or ""] + [s.replace("_", " ") for s in entry.get("short_names", [])]
     return [text.lower() for text in found if text]
