@@ -39,8 +39,9 @@ setup(
         "notebook": ["ipython>=8", "ipywidgets>=8"],
         # `pixray batch --backend ray`: the same jobs on a Ray cluster (or a local Ray)
         "ray": ["ray>=2.9"],
-        # only to rebuild the embedded models (MODEL_CARD.md): renders the SVG emoji sets
-        "guide": ["resvg-py>=0.5"],
+        # only to rebuild the embedded models (MODEL_CARD.md): renders the SVG emoji sets and reads the
+        # sentence encoder's weights (guide/teacher.py)
+        "guide": ["resvg-py>=0.5", "safetensors>=0.4"],
         "dev": ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6", "nbclient>=0.10", "nbformat>=5", "ipykernel>=6", "cog>=0.23", "resvg-py>=0.5", "ray>=2.9"],
     },
     entry_points={"console_scripts": ["pixray = pixray.cli:main"]},

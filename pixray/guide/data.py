@@ -82,6 +82,14 @@ def emoji_names(cache: Path) -> list[str]:
     return [text.lower() for text in found if text]
 
 
+def emoji_captions(cache: Path) -> dict[str, list[str]]:
+    """code → the captions the models learn for it (captions_for), for every emoji of the categories trained on."""
+    tags = emoji_labels(cache)
+    return {_code(entry["unified"]): captions_for(entry, *tags.get(_code(entry["unified"]), ("", [])))
+            for entry in _read_json(npm_tarball(PACKAGES["google"], cache), "package/emoji.json")
+            if entry["category"] not in SKIP_CATEGORIES}
+
+
 def captions_for(entry: dict, label: str, tags: list[str]) -> list[str]:
     """The main name first, then other names and name + tag variants (deduplicated)."""
     names = [label, entry.get("name") or ""] + [s.replace("_", " ").replace("-", " ")
