@@ -97,7 +97,9 @@ def test_the_teachers_reading_is_taken_only_where_it_is_sure_and_the_guide_far_o
     assert table == {"trash can": "wastebasket"}
 
 
-def test_the_nouns_asked_about_are_drawable_ones_and_emoji_tags():
-    senses = {"trash_can": ["01"], "notion": ["02"], "sea-lion": ["03"], "a_very_long_name": ["01"]}
-    labels = {"1F5D1": ("wastebasket", ["garbage", "trash can", "x-ray"])}
-    assert aliases.nouns(senses, {"01", "03"}, labels) == ["garbage", "sea lion", "trash can"]
+def test_the_nouns_asked_about_are_drawable_ones_and_tags_wordnet_lacks():
+    senses = {"trash_can": ["01"], "notion": ["02"], "sea-lion": ["03"], "a_very_long_name": ["01"], "worry": ["02"]}
+    labels = {"1F5D1": ("wastebasket", ["smartphone", "trash can", "x-ray", "surprised", "younger", "calm", "worry"])}
+    # "surprised" and "younger" are forms of words that describe; "calm" is an adjective; "worry" a noun WordNet
+    # says is nothing drawn
+    assert aliases.nouns(senses, {"01", "03"}, labels, {"young", "calm"}) == ["sea lion", "smartphone", "trash can"]

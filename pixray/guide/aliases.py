@@ -78,6 +78,17 @@ def read_wordnet(tgz: Path) -> tuple[dict[str, list[str]], dict[str, tuple[list[
     return senses, synsets, drawable
 
 
+def describing_words(tgz: Path) -> set[str]:
+    """Every word WordNet has as an adjective, a verb or an adverb."""
+    found = set()
+    with tarfile.open(tgz) as tar:
+        for part in ("adj", "verb", "adv"):
+            for line in tar.extractfile(f"package/dict/index.{part}").read().decode().splitlines():
+                if not line.startswith(" "):
+                    found.add(line.split(" ", 1)[0])
+    return found
+
+
 def known_head(synsets_level: list[str], vocab: set[str], heads: set[str], synsets: dict,
                names: set[str] = frozenset()) -> str | None:
     """The head (last word) of the first lemma of these synsets that the vocabulary has and that ends an
@@ -252,16 +263,25 @@ def split_readings(table: dict[str, str], vocab: set[str], names: set[str], take
     return found
 
 
-def nouns(senses: dict, drawable: set[str], labels: dict) -> list[str]:
+def nouns(senses: dict, drawable: set[str], labels: dict, describing: set[str]) -> list[str]:
     """Things people may name, of one to COMPOUND_WORDS words: WordNet's nouns with a drawable sense among
-    their first MAX_SENSES, and the emoji tags."""
+    their first MAX_SENSES, and the emoji tags WordNet does not know ("smartphone", "lego"), unless they
+    look like a word that describes (`describing`: WordNet's adjectives, verbs and adverbs; a word ending in
+    -ing or -ed, or an adjective's -er or -est): "a surprised cat" is a cat, not an astonished face."""
     found = set()
     for lemma, order in senses.items():
         parts = re.split(r"[_-]", lemma)
         if len(parts) <= COMPOUND_WORDS and all(part.isalpha() for part in parts) and drawable.intersection(
                 order[:MAX_SENSES]):
             found.add(" ".join(parts))
-    found |= {tag for _, tags in labels.values() for tag in tags if re.fullmatch(r"[a-z]+( [a-z]+){0,2}", tag)}
+
+    def describes(word: str) -> bool:
+        return (word in describing or word.endswith(("ing", "ed"))
+                or any(word.endswith(end) and word[:-len(end)] in describing for end in ("er", "est")))
+
+    known = {lemma.replace("_", " ") for lemma in senses}
+    found |= {tag for _, tags in labels.values() for tag in tags if re.fullmatch(r"[a-z]+( [a-z]+){0,2}", tag)
+              and tag not in known and not any(describes(word) for word in tag.split())}
     return sorted(found)
 
 
@@ -336,8 +356,9 @@ def build(vocab: list[str], cache: Path, guide: GuideModel | None = None, teache
              **compound_readings(known, heads, sayable, taken, senses, synsets)}
     if teacher is None:
         return table
-    guide.text.aliases = table
-    return {**table, **teacher_readings(nouns(senses, drawable, labels), emoji_captions(cache), guide, teacher, taken)}
+    guide.text.aliases = table  # the teacher is asked where the guide lands with the readings so far
+    asked = nouns(senses, drawable, labels, describing_words(npm_tarball(PACKAGE, cache)))
+    return {**table, **teacher_readings(asked, emoji_captions(cache), guide, teacher, taken)}
 
 
 def main() -> None:
