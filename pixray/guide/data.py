@@ -82,10 +82,10 @@ def emoji_names(cache: Path) -> list[str]:
     return [text.lower() for text in found if text]
 
 
-def emoji_captions(cache: Path) -> dict[str, list[str]]:
-    """code → the captions the models learn for it (captions_for), for every emoji of the categories trained on."""
-    tags = emoji_labels(cache)
-    return {_code(entry["unified"]): captions_for(entry, *tags.get(_code(entry["unified"]), ("", [])))
+def emoji_captions(cache: Path, labels: dict[str, tuple[str, list[str]]]) -> dict[str, list[str]]:
+    """code → the captions the models learn for it (captions_for), for every emoji of the categories trained
+    on; `labels`: emoji_labels(cache)."""
+    return {_code(entry["unified"]): captions_for(entry, *labels.get(_code(entry["unified"]), ("", [])))
             for entry in _read_json(npm_tarball(PACKAGES["google"], cache), "package/emoji.json")
             if entry["category"] not in SKIP_CATEGORIES}
 
