@@ -717,12 +717,12 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # clipdraw's strokes start faint on that paper (init_noise=paper): started opaque in random colours, a few
 # dark ones the guide never asked for stayed (a dark green slash beside two coloured hearts; R@1 0.75 / 0.76
 # -> 0.77 / 0.78 over two seeds, MODEL_CARD.md, session 23).
-# The pixel drawer also inks a coloured thing's dark parts (a frog's pupils, a cat's eyes, a burger's
-# patty): steered by the guide alone it painted their colours and left those out (dark_parts; MODEL_CARD.md,
-# session 25).
-ON_PAPER = dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0"])  # applied as copies
-PIXEL_ON_PAPER = dict(ON_PAPER, custom_loss=[*ON_PAPER["custom_loss"], "dark_parts:1.0"])
-EMBEDDED_DRAWER_DEFAULTS = {"pixel": PIXEL_ON_PAPER, "clipdraw": ON_PAPER, "fft": ON_PAPER,
+# The pixel, clipdraw and fft drawers also ink a coloured thing's dark parts (a frog's pupils, a cat's eyes,
+# a burger's patty): steered by the guide alone they painted their colours and left those out (dark_parts;
+# MODEL_CARD.md, sessions 25 and 27).
+# (applied as copies)
+ON_PAPER = dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0", "dark_parts:1.0"])
+EMBEDDED_DRAWER_DEFAULTS = {"pixel": ON_PAPER, "clipdraw": ON_PAPER, "fft": ON_PAPER,
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
 # With an init image the picture starts from it, not from paper or the guide's lines; line_sketch's
 # strokes start on the image's own lines and the trace loss keeps them there (without it the guide

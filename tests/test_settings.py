@@ -199,9 +199,10 @@ def test_the_embedded_guide_gives_pixel_clipdraw_and_fft_white_paper_and_line_sk
     pixel = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "pixel"})
     assert pixel.init_noise == "paper" and pixel.custom_loss == ["paper:0.5", "pale_outline:1.0", "dark_parts:1.0"]
     clipdraw = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw"})
-    assert clipdraw.custom_loss == ["paper:0.5", "pale_outline:1.0"] and clipdraw.init_noise == "paper"
+    assert clipdraw.custom_loss == ["paper:0.5", "pale_outline:1.0", "dark_parts:1.0"]
+    assert clipdraw.init_noise == "paper"
     fft = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "fft"})
-    assert fft.custom_loss == ["paper:0.5", "pale_outline:1.0"] and fft.init_noise == "paper"
+    assert fft.custom_loss == ["paper:0.5", "pale_outline:1.0", "dark_parts:1.0"] and fft.init_noise == "paper"
     own = resolve({"prompts": "a red apple", "clip_models": "embedded", "drawer": "clipdraw",
                    "custom_loss": "smoothness"})
     assert own.custom_loss == ["smoothness"]
