@@ -490,24 +490,22 @@ def main() -> None:
             (f"+ name overlap ({OVERLAP_WEIGHT})", no_readings, OVERLAP_WEIGHT, False),
             ("+ both", guide, OVERLAP_WEIGHT, False),
             ("+ the prompt's subject counted twice (shipped)", guide, OVERLAP_WEIGHT, True)]
-    for name, model, weight, by_subject in rows:
+    def print_row(name, row_bank, model, weight, by_subject, guide_path=GUIDE_WEIGHTS):
         misses = [] if args.misses else None
-        scores = [accuracy(bank, prior, model, prompts, targets, weight, by_subject, misses)
+        scores = [accuracy(row_bank, prior, model, prompts, targets, weight, by_subject, misses, guide_path)
                   for _, prompts, targets in sets]
         print(f"| {name} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
         if misses:  # listed when asked for and some were missed
             print("    misses: " + "; ".join(misses))
+
+    for name, model, weight, by_subject in rows:
+        print_row(name, bank, model, weight, by_subject)
     if args.compare:
         other = GuideModel.from_file(torch.load(args.compare, weights_only=True))
         # the bank as that guide sees it, computed once rather than at every prompt
         other_bank = {**bank, **guide_view(prior, other, bank), "guide": fingerprint(args.compare)}
-        misses = [] if args.misses else None
-        scores = [accuracy(other_bank, prior, other, prompts, targets, OVERLAP_WEIGHT, True, misses, args.compare)
-                  for _, prompts, targets in sets]
-        print(f"| {args.compare.name} (shipped row's settings) | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
-        if misses:
-            print("    misses: " + "; ".join(misses))
-
+        print_row(f"{args.compare.name} (shipped row's settings)", other_bank, other, OVERLAP_WEIGHT, True,
+                  args.compare)
 
 if __name__ == "__main__":
     main()
