@@ -5,7 +5,11 @@ starts near the emoji whose name best matches the prompt (retrieval in the prior
 When a prompt names a colour, a hue rotation of the decoded sprite is a parameter too (a palette swap,
 as pixel artists recolour a sprite): the prior only knows the colours emoji have, so "a blue apple"
 needs it. The start tries every 15 degrees (guide/bank.py: best_hue). A sprite with too little colour
-to rotate ("a red ghost": the ghost is white) has the colour multiplied in first (bank.best_tint)."""
+to rotate ("a red ghost": the ghost is white) has the colour multiplied in first (bank.best_tint).
+
+The sprite is square. On a grid of another shape (an aspect, a size or an init image of another shape)
+it sits centred on paper (transparent with transparent=true) as large as fits; on a grid larger than the
+prior's 32 cells it is scaled by a whole number, so every sprite pixel stays a block of whole cells."""
 
 from __future__ import annotations
 
@@ -99,7 +103,8 @@ class SpriteDrawer(Drawer):
             hue = best_hue(self._guide(), tinted(sprite, tint), self._wanted())
             start = closest + START_NOISE * start
         if image is not None:
-            square = F.interpolate(image.float().cpu(), size=(self.prior.config.size,) * 2, mode="area")
+            square = F.interpolate(self._under_sprite(image.float().cpu()), size=(self.prior.config.size,) * 2,
+                                   mode="area")
             with torch.no_grad():
                 mean, _ = self.prior.encode(torch.cat([square, torch.ones_like(square[:, :1])], 1).to(self.device))
             alpha = self.settings.init_image_alpha / 255
@@ -114,10 +119,29 @@ class SpriteDrawer(Drawer):
             groups.append({"params": [self.hue], "lr": self.settings.learning_rate * HUE_RATE})
         return groups
 
+    def sprite_box(self) -> tuple[int, int, int]:
+        """Where the sprite sits on the grid: its left and top cell and its side in cells. Scaled down to the
+        grid's short side when that is under the prior's size, else up by the largest whole number that fits
+        (a 48-cell grid holds the 32-pixel sprite with 8 cells of paper round it, not blown up to mixels)."""
+        size, short = self.prior.config.size, min(self.cells_w, self.cells_h)
+        side = short if short < size else size * (short // size)
+        return (self.cells_w - side) // 2, (self.cells_h - side) // 2, side
+
+    def _under_sprite(self, image: torch.Tensor) -> torch.Tensor:
+        """The part of a (1,3,H,W) picture at the output size that the sprite covers."""
+        left, top, side = self.sprite_box()
+        height, width = image.shape[2:]
+        x0, x1 = round(left * width / self.cells_w), round((left + side) * width / self.cells_w)
+        y0, y1 = round(top * height / self.cells_h), round((top + side) * height / self.cells_h)
+        return image[:, :, y0:y1, x0:x1]
+
     def cell_pixels(self) -> torch.Tensor:
         rgba = hue_rotate(tinted(self.prior.decode(self.z), self.tint), self.hue)
-        mode = "area" if self.cells_w <= rgba.shape[3] and self.cells_h <= rgba.shape[2] else "bilinear"
-        rgba = F.interpolate(rgba, size=(self.cells_h, self.cells_w), mode=mode)
+        left, top, side = self.sprite_box()
+        mode = "area" if side <= rgba.shape[3] else "nearest-exact"
+        rgba = F.interpolate(rgba, size=(side, side), mode=mode)
+        # the rest of the grid is clear (alpha 0): paper, or transparent with transparent=true
+        rgba = F.pad(rgba, (left, self.cells_w - side - left, top, self.cells_h - side - top))
         return rgba if self.settings.transparent else on_paper(rgba)
 
     def synth(self):

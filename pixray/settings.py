@@ -847,12 +847,30 @@ def _check_inputs(settings: Settings, values: dict) -> None:
     check_outdir(settings.outdir)
 
 
+def _fixed_grid(settings: Settings, values: dict, grid: tuple[int, int]) -> tuple[int, int]:
+    """The grid of a drawer that paints a fixed one (the sprite prior's 32x32): as it is, or, when the user
+    shaped the picture otherwise (a size, an aspect, an init image), that shape with the grid's short side
+    kept (widescreen: 57x32), where the drawer centres its picture on paper instead of stretching it."""
+    if settings.size is not None:
+        width, height = settings.size
+    elif "aspect" in values:
+        width, height = _base_size(settings)
+    elif settings.init_image is not None:
+        width, height = image_size(settings.init_image)
+    else:
+        return grid
+    side = min(grid)
+    if width >= height:
+        return max(side, round(side * width / height)), side
+    return side, max(side, round(side * height / width))
+
+
 def _shape(settings: Settings, values: dict, drawer) -> None:
     """Output size and cell grid. Cells are whole numbers of pixels unless the user's own size and grid
     disagree: a given grid picks the size (a whole multiple of it), a given size picks the grid, an init
     image with neither (and no aspect) lends its shape."""
     if settings.pixel_size is None and drawer.default_pixel_size is not None:
-        settings.pixel_size = drawer.default_pixel_size
+        settings.pixel_size = _fixed_grid(settings, values, drawer.default_pixel_size)
     if settings.init_image is not None and not {"size", "pixel_size", "aspect"} & set(values):
         width, height = image_size(settings.init_image)
         if max(width, height) <= SPRITE_SIDE and drawer.native_grid and drawer.default_pixel_size is None:

@@ -135,6 +135,40 @@ def test_sprite_drawer(quick, tmp_path):
     assert transparent.drawer.synth().shape[1] == 4
 
 
+def test_sprite_drawer_keeps_its_square_on_a_grid_of_another_shape(quick):
+    """A wide, tall or large grid gets the same sprite, centred on paper (or clear) and scaled by a whole
+    number, never stretched or blurred."""
+    sprite = {**quick, "drawer": "sprite", "pixel_size": None}
+    shape = {k: v for k, v in sprite.items() if k != "size"}
+    assert resolve({**shape, "aspect": "widescreen"}).pixel_size == (57, 32)
+    assert resolve({**shape, "aspect": "portrait"}).pixel_size == (32, 40)
+    assert resolve({**sprite, "size": (480, 320)}).pixel_size == (48, 32)
+    square = Session(resolve({**sprite, "size": (64, 64)})).drawer.cell_pixels()
+    wide = Session(resolve({**sprite, "pixel_size": (57, 32), "size": (57, 32)})).drawer
+    assert wide.sprite_box() == (12, 0, 32)
+    cells = wide.cell_pixels()
+    assert torch.equal(cells[..., 12:44], square)  # the same seed and prompt: the same sprite, unmoved
+    assert (cells[..., :12] == 1).all() and (cells[..., 44:] == 1).all()  # white paper at the sides
+    clear = Session(resolve({**sprite, "pixel_size": (32, 40), "size": (32, 40), "transparent": True})).drawer
+    assert clear.sprite_box() == (0, 4, 32) and (clear.cell_pixels()[:, 3, :4] == 0).all()
+    big = Session(resolve({**sprite, "pixel_size": (64, 64), "size": (64, 64)})).drawer.cell_pixels()
+    assert torch.equal(big, square.repeat_interleave(2, 2).repeat_interleave(2, 3))  # 2x2 cells a pixel
+    odd = Session(resolve({**sprite, "pixel_size": (48, 48), "size": (48, 48)})).drawer
+    assert odd.sprite_box() == (8, 8, 32) and torch.equal(odd.cell_pixels()[..., 8:40, 8:40], square)
+
+
+def test_sprite_drawer_encodes_the_part_of_a_wide_init_image_it_covers(quick, tmp_path):
+    path = tmp_path / "wide.png"
+    picture = Image.new("RGB", (96, 64), "white")
+    picture.paste((230, 30, 30), (16, 0, 80, 64))  # red under the sprite's square, white beside it
+    picture.save(path)
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": None,
+                               "init_image": str(path), "iterations": 0}))
+    assert session.settings.pixel_size == (48, 32) and session.drawer.sprite_box() == (8, 0, 32)
+    red, green = session.drawer.cell_pixels()[0, :2, :, 8:40].mean((1, 2))
+    assert red - green > 0.4  # squashed to a square, a third of it would be white
+
+
 def test_sprite_drawer_init_image_is_encoded(quick, tmp_path):
     path = tmp_path / "apple.png"
     rgba = Image.open(TWEMOJI / "1f34e.png").convert("RGBA")
