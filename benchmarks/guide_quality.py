@@ -12,6 +12,12 @@ rebuilt by `python -m pixray.guide.train --judge`) then scores the picture again
   pattern that fools the judge does not).
 - Colour words: prompts like "a blue apple"; right when the dominant hue of the picture's foreground
   (its pixels that are not near-white) has that name.
+- Colour words as people name colours: the same prompts, right when the name most of the foreground's
+  pixels have is the colour word: each pixel takes the name of its nearest colour (OKLab) among the
+  954 of the xkcd colour survey (pixray/data/xkcd_colors.json), read by its last word ("mustard
+  yellow" is yellow; "olive", "khaki", "lavender", "salmon" are not yellow, purple or red). A hue can
+  be right and the colour not: a blue fish turned yellow by a hue rotation keeps its lightness and
+  is olive.
 - Hue spread: the entropy, in bits, of the hue histogram (12 bins of 30 degrees) of the picture's
   saturated pixels: rainbow noise spreads over every hue (about 2 bits), a drawn thing keeps to a few
   (the sprite drawer's emoji: about 0.6), whatever the judge makes of them.
@@ -118,6 +124,33 @@ def foreground_colour(picture: torch.Tensor, page: str = "white") -> str | None:
 
     alpha = ((page_colour(page)[None, :, :, None] - picture).abs().amax(1, keepdim=True) > 0.15).float()
     return dominant_colour(torch.cat([picture, alpha], 1), min_share=0.1)[0]
+
+
+@functools.lru_cache(maxsize=1)
+def survey_colours() -> tuple[np.ndarray, list[str]]:
+    """The xkcd colour survey's colours in OKLab (N,3) and the last word of each one's name."""
+    import json
+
+    from pixray.quantize import srgb_to_oklab
+
+    named = json.loads((Path(pixray.__file__).parent / "data" / "xkcd_colors.json").read_text())
+    rgb = np.array([ImageColor.getrgb(code) for code in named.values()], dtype=np.float64) / 255
+    return srgb_to_oklab(rgb), [name.split()[-1] for name in named]
+
+
+def named_by_people(picture: torch.Tensor, page: str = "white") -> str | None:
+    """The colour name (the last word of the nearest xkcd survey colour's name) most of the pixels that
+    are not near the page's colour have; None with no such pixels."""
+    from pixray.quantize import srgb_to_oklab
+
+    pixels = picture[0].permute(1, 2, 0).reshape(-1, 3)
+    pixels = pixels[(pixels - page_colour(page).view(1, 3)).abs().amax(1) > 0.15].numpy()
+    if not len(pixels):
+        return None
+    lab, heads = survey_colours()
+    nearest = ((srgb_to_oklab(pixels)[:, None] - lab[None]) ** 2).sum(-1).argmin(1)
+    names, counts = np.unique([heads[i] for i in nearest], return_counts=True)
+    return str(names[counts.argmax()])
 
 
 def page_at_border(picture: torch.Tensor, page: str) -> float:
@@ -236,8 +269,8 @@ def main() -> None:
     named_judge = len(judges) > 1
     clear = "transparent" in extra  # a column for the share of the pictures' borders that shows the page
     print(f"| drawer | {'judge | ' if named_judge else ''}R@1 of 20, as drawn | R@1 of 20, downsampled + 16 colours | mean judge similarity "
-          "| colour words right | hue spread (bits) | pale fringe | s per picture |" + (" border showing the page |" if clear else ""))
-    print("|---|---|---|---|---|---|---|---|" + ("---|" if named_judge else "") + ("---|" if clear else ""))
+          "| colour words right | as people name colours | hue spread (bits) | pale fringe | s per picture |" + (" border showing the page |" if clear else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|" if named_judge else "") + ("---|" if clear else ""))
     for row in args.drawers + (["reference", "reference:lines"] if args.reference else []):
         drawer, _, iterations = row.partition(":")
         if row == "reference":
@@ -258,6 +291,8 @@ def main() -> None:
             seconds.append(took)
         named = [foreground_colour(p, args.page) for p in pictures[len(prompts):]]
         colours = statistics.mean(float(n == want) for n, (_, want) in zip(named, colour_prompts))
+        by_people = [named_by_people(p, args.page) for p in pictures[len(prompts):]]
+        people = statistics.mean(float(n == want) for n, (_, want) in zip(by_people, colour_prompts))
         hues = statistics.mean(float(hue_spread(p)[0]) for p in pictures)
         fringe = statistics.mean(pale_fringe(p, args.page) for p in pictures)
         for path, judge in judges.items():
@@ -267,14 +302,18 @@ def main() -> None:
                       for i, (share, first) in enumerate(zip(coarse, firsts)) if share < 0.5]
             coarse = statistics.mean(coarse)
             print(f"| {name} | {path.stem + ' | ' if named_judge else ''}{raw:.2f} | {coarse:.2f} | {similarity:.3f} "
-                  f"| {colours:.2f} | {hues:.2f} | {fringe:.3f} | {statistics.mean(seconds):.1f} |"
+                  f"| {colours:.2f} | {people:.2f} | {hues:.2f} | {fringe:.3f} | {statistics.mean(seconds):.1f} |"
                   + (f" {statistics.mean(page_at_border(p, args.page) for p in pictures):.2f} |" if clear else ""),
                   flush=True)
             if args.misses:
                 print(f"    misses ({len(misses)}): {'; '.join(misses)}", flush=True)
+                wrong = [f"'{p}' ({b})" for (p, want), b in zip(colour_prompts, by_people) if b != want]
+                print(f"    colours people would name otherwise ({len(wrong)}): {'; '.join(wrong)}", flush=True)
         if not args.no_sheets:
-            labels = prompts + [f"{p} ({n or 'grey'})" for (p, _), n in zip(colour_prompts, named)]
-            contact_sheet(pictures, labels, f"{name}: paraphrased prompts, then colour words (the colour found)",
+            labels = prompts + [f"{p[p.index(' ') + 1:]} ({n or 'grey'}, {b or '-'})"
+                                for (p, _), n, b in zip(colour_prompts, named, by_people)]
+            contact_sheet(pictures, labels, f"{name}: paraphrased prompts, then colour words (the hue found, "
+                                            f"the colour name people give)",
                           RESULTS / f"guide_{stem}{''.join(f'_{k}' for k in extra)}{'' if args.page == 'white' else '_' + args.page}.png")
 
 

@@ -5,7 +5,9 @@ starts near the emoji whose name best matches the prompt (retrieval in the prior
 When a prompt names a colour, a hue rotation of the decoded sprite is a parameter too (a palette swap,
 as pixel artists recolour a sprite): the prior only knows the colours emoji have, so "a blue apple"
 needs it. The start tries every 15 degrees (guide/bank.py: best_hue). A sprite with too little colour
-to rotate ("a red ghost": the ghost is white) has the colour multiplied in first (bank.best_tint).
+to rotate ("a red ghost": the ghost is white) has the colour multiplied in first (bank.best_tint). A
+rotated sprite's pixels of the named colour then take the saturation and value the emoji sets paint that
+colour with (bank.toned: a blue fish turned yellow is yellow, not olive).
 
 The sprite is square. On a grid of another shape (an aspect, a size or an init image of another shape)
 it sits centred on paper (transparent with transparent=true) as large as fits; on a grid larger than the
@@ -17,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from pixray.errors import SettingsError, warn
-from pixray.guide.bank import best_entry, best_hue, best_tint, named_colours, on_paper, tinted
+from pixray.guide.bank import (best_entry, best_hue, best_tint, named_colours, on_paper, recolour_gains,
+                               tinted, toned)
 from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
 from pixray.guide.robust import hue_rotate
@@ -63,6 +66,7 @@ class SpriteDrawer(Drawer):
         # spread 0.70 → 0.66 bits, coarsened R@1 0.76 → 0.80 with it fixed)
         self.hue = torch.zeros(1, device=device, requires_grad=bool(named_colours(self._wanted())))
         self.tint = None  # (3,) multiplied into a colourless sprite when a colour is named (init_from_image)
+        self.tone = (1.0, 1.0)  # saturation and value gains of a rotated sprite's colour (init_from_image)
 
     def _load_prior(self):
         data = torch.load(PRIOR_WEIGHTS, weights_only=True)
@@ -101,6 +105,9 @@ class SpriteDrawer(Drawer):
             tint = best_tint(sprite, self._wanted())
             self.tint = None if tint is None else tint.to(self.device)
             hue = best_hue(self._guide(), tinted(sprite, tint), self._wanted())
+            if hue:
+                rotated = hue_rotate(tinted(sprite, tint), torch.tensor([hue]))
+                self.tone = recolour_gains(rotated, self._wanted(), self.bank.get("tones"))
             start = closest + START_NOISE * start
         if image is not None:
             square = F.interpolate(self._under_sprite(image.float().cpu()), size=(self.prior.config.size,) * 2,
@@ -136,7 +143,7 @@ class SpriteDrawer(Drawer):
         return image[:, :, y0:y1, x0:x1]
 
     def cell_pixels(self) -> torch.Tensor:
-        rgba = hue_rotate(tinted(self.prior.decode(self.z), self.tint), self.hue)
+        rgba = toned(hue_rotate(tinted(self.prior.decode(self.z), self.tint), self.hue), self.tone)
         left, top, side = self.sprite_box()
         mode = "area" if side <= rgba.shape[3] else "nearest-exact"
         rgba = F.interpolate(rgba, size=(side, side), mode=mode)

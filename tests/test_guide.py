@@ -281,6 +281,65 @@ def test_a_colour_is_multiplied_only_into_a_sprite_with_too_little_colour_to_rot
     assert painted[0, :3, 3, 3].eq(0).all() and torch.equal(painted[:, 3], ghost[:, 3])  # black, alpha kept
 
 
+def test_colour_tones_are_the_median_saturation_and_value_of_each_colour():
+    from pixray.guide.bank import colour_tones
+    from pixray.guide.robust import COLOURS
+    sprites = torch.zeros(2, 4, 4, 4)
+    sprites[0, :, :2] = torch.tensor([0.9, 0.18, 0.18, 1.0]).view(4, 1, 1)   # red: saturation 0.8, value 0.9
+    sprites[1, :, :3] = torch.tensor([1.0, 0.9, 0.4, 1.0]).view(4, 1, 1)     # yellow: 0.6, 1.0
+    sprites[1, :, 3] = torch.tensor([0.2, 0.2, 0.9, 0.0]).view(4, 1)         # blue but clear: not counted
+    tones = colour_tones(sprites)
+    assert torch.allclose(tones[COLOURS.index("red")], torch.tensor([0.8, 0.9]), atol=1e-5)
+    assert torch.allclose(tones[COLOURS.index("yellow")], torch.tensor([0.6, 1.0]), atol=1e-5)
+    assert torch.equal(tones[COLOURS.index("blue")], torch.tensor([1.0, 1.0]))  # none seen: left alone
+
+
+def test_a_rotated_colour_takes_the_tone_the_emoji_sets_paint_it_with():
+    """A hue rotation keeps lightness: a blue thing turned yellow is olive, which nobody calls yellow."""
+    from pixray.guide.bank import TONE_LIMITS, tone_gains, toned
+    from pixray.guide.robust import COLOURS, hue_degrees
+    tones = torch.ones(len(COLOURS), 2)
+    tones[COLOURS.index("yellow")] = torch.tensor([0.85, 0.98])
+    sprite = torch.zeros(1, 4, 8, 8)
+    sprite[0, 3, 1:7, 1:7] = 1.0
+    sprite[0, :3, 1:7, 1:7] = torch.tensor([0.6, 0.55, 0.2]).view(3, 1, 1)   # olive: saturation 0.67, value 0.6
+    sprite[0, :3, 3, 3] = 1.0                                                   # a white highlight
+    sprite[0, :3, 4, 4] = 0.05                                                  # a black eye
+    gains = tone_gains(sprite, "yellow", tones)
+    assert gains[0] == pytest.approx(0.85 / (0.4 / 0.6), rel=1e-4) and gains[1] == pytest.approx(TONE_LIMITS[1])  # 0.98/0.6 > 1.6
+    assert tone_gains(sprite, "blue", tones) == (1.0, 1.0) and tone_gains(sprite, None, tones) == (1.0, 1.0)
+    tones[COLOURS.index("yellow")] = torch.tensor([0.3, 0.5])  # paler and darker than the sprite: left as it is
+    assert tone_gains(sprite, "yellow", tones) == (1.0, 1.0)
+    body = sprite.clone().requires_grad_()
+    yellow = toned(body, gains)
+    pixel = yellow[0, :3, 2, 2].detach()
+    assert pixel.max() == pytest.approx(0.96, abs=1e-4)                        # value 0.6 x 1.6
+    assert (pixel.max() - pixel.min()) / pixel.max() == pytest.approx(0.85, abs=1e-4)
+    assert float(hue_degrees(pixel)) == pytest.approx(float(hue_degrees(sprite[0, :3, 2, 2])), abs=0.5)  # hue kept
+    assert torch.equal(yellow[0, :, 3, 3], sprite[0, :, 3, 3]) and torch.equal(yellow[0, :, 4, 4], sprite[0, :, 4, 4])
+    assert torch.equal(yellow[:, 3], sprite[:, 3]) and torch.equal(toned(sprite, (1.0, 1.0)), sprite)
+    yellow.sum().backward()
+    assert body.grad[0, :3, 2, 2].abs().sum() > 0
+
+
+def test_sprite_drawer_paints_a_recoloured_sprite_in_the_named_colours_tone(quick):
+    """"a yellow fish" rotates the blue fish to yellow; its yellow then has the bank's yellow tone."""
+    from pixray.guide.bank import TONE_LIMITS, _saturation_value
+    from pixray.guide.robust import COLOURS, colour_indices, is_saturated
+    session = Session(resolve({**quick, "drawer": "sprite", "pixel_size": None, "size": (64, 64),
+                               "prompts": "a yellow fish", "transparent": True}))
+    drawer = session.drawer
+    assert drawer.hue.item() != 0 and drawer.tone != (1.0, 1.0)
+    with torch.no_grad():
+        pixels = drawer.cell_pixels()[0].flatten(1).T.cpu()
+    yellow = pixels[(pixels[:, 3] > 0.5) & is_saturated(pixels[:, :3]) & (colour_indices(pixels[:, :3]) == COLOURS.index("yellow"))]
+    saturation, value = _saturation_value(yellow[:, :3])
+    want = drawer.bank["tones"][COLOURS.index("yellow")]
+    for got, target, gain in zip((saturation.median(), value.median()), want, drawer.tone):
+        if TONE_LIMITS[0] < gain < TONE_LIMITS[1]:
+            assert abs(float(got) - float(target)) < 0.08  # the start's noise moves it a little
+
+
 @pytest.mark.parametrize("prompt, colour", [("a red ghost", "red"), ("a blue skull", "blue")])
 def test_sprite_drawer_paints_a_colourless_sprite_in_the_named_colour(quick, prompt, colour):
     """A hue rotation cannot colour white or grey: "a red ghost" stayed a white ghost with a red tongue."""

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..images import over
 from .model import GuideModel, words
 from .prior import SpritePrior
-from .robust import COLOURS, colour_counts, dominant_colour, hue_rotate
+from .robust import COLOURS, colour_counts, colour_indices, dominant_colour, hue_rotate, is_saturated
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
 # Names decide *what* is drawn; the picture match, mostly colour, only picks among near-equal names
@@ -37,6 +37,13 @@ COLOUR_TIE = 0.05  # recolourings whose share of the named colour is this close 
 TINT_BELOW = 0.5
 TINTS = {"red": (0.9, 0.2, 0.2), "orange": (1.0, 0.55, 0.15), "yellow": (1.0, 0.85, 0.2), "green": (0.3, 0.75, 0.3),
          "blue": (0.3, 0.5, 1.0), "purple": (0.6, 0.3, 0.85), "pink": (1.0, 0.55, 0.8)}
+# A hue rotation keeps a colour's lightness, but the emoji sets paint each colour at its own: a blue fish
+# turned yellow came out olive, a yellow star turned red salmon. So a recoloured sprite's pixels of the
+# named colour are brightened and saturated up to that colour's median saturation and value in the
+# bank's sprites (bank["tones"], colour_tones), the gains within TONE_LIMITS (its own shading stays).
+# Never dulled: taken down to the median too, a lime star turned green came out olive and a purple cat
+# lilac (benchmarks/guide_quality.py, the sheets).
+TONE_LIMITS = (1.0, 1.6)
 # A colourless sprite with at least this share of its opaque pixels LIGHT in every channel is mostly
 # lost on white paper; the pixel and clipdraw drawers also keep ink on its outline (losses/pale_outline.py).
 PALE_SHARE = 0.2
@@ -87,7 +94,8 @@ def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], 
     names = [(concept[code], name) for code in concept for name in first[code] if words(name)]
     bank = {"latents": latents.half(), "captions": [options[0] for options in captions],
             "concepts": torch.tensor([concept[c] for c in codes]), "names": [name for _, name in names],
-            "name_concepts": torch.tensor([i for i, _ in names]), "guide": fingerprint(guide_path)}
+            "name_concepts": torch.tensor([i for i, _ in names]), "guide": fingerprint(guide_path),
+            "tones": colour_tones(torch.cat([prior.decode(part.float()) for part in latents.split(512)]))}
     guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     return {**bank, **guide_view(prior, guide, bank)}
 
@@ -297,7 +305,11 @@ def picture_target(bank: dict, prior: SpritePrior, guide_path: Path, guide: Guid
     sprites = prior.decode(latents.to(next(prior.parameters()).device)).cpu()
     sprites = torch.cat([tinted(sprite[None], best_tint(sprite[None], [text])) for sprite in sprites])
     degrees = torch.tensor([best_hue(guide, sprite[None], [text]) for sprite in sprites])
-    return F.normalize(seen_by_guide(guide, hue_rotate(sprites, degrees)).mean(0), dim=0), entry, unknown
+    recoloured = []
+    for sprite, turn in zip(sprites, degrees):
+        rotated = hue_rotate(sprite[None], turn[None])
+        recoloured.append(toned(rotated, recolour_gains(rotated, [text], bank.get("tones"))) if turn else rotated)
+    return F.normalize(seen_by_guide(guide, torch.cat(recoloured)).mean(0), dim=0), entry, unknown
 
 
 def named_colours(prompts: list[str]) -> list[str]:
@@ -326,6 +338,62 @@ def tinted(rgba: torch.Tensor, tint: torch.Tensor | None) -> torch.Tensor:
     if tint is None:
         return rgba
     return torch.cat([rgba[:, :3] * tint.to(rgba).view(1, 3, 1, 1), rgba[:, 3:]], 1)
+
+
+def _saturation_value(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """HSV saturation and value of (...,3) colours."""
+    value = rgb.amax(-1)
+    return (value - rgb.amin(-1)) / value.clamp_min(1e-6), value
+
+
+@torch.no_grad()
+def colour_tones(sprites: torch.Tensor) -> torch.Tensor:
+    """(len(COLOURS), 2): the median HSV saturation and value of the opaque, saturated pixels of each colour
+    of COLOURS in (B,4,H,W) sprites: how the emoji sets paint a red, a yellow, a blue thing."""
+    pixels = sprites.permute(0, 2, 3, 1).reshape(-1, 4)
+    pixels = pixels[(pixels[:, 3] > 0.5) & is_saturated(pixels[:, :3])][:, :3]
+    names = colour_indices(pixels)
+    saturation, value = _saturation_value(pixels)
+    return torch.tensor([[float(saturation[names == i].median()), float(value[names == i].median())]
+                         if (names == i).any() else [1.0, 1.0] for i in range(len(COLOURS))])
+
+
+@torch.no_grad()
+def tone_gains(rgba: torch.Tensor, colour: str | None, tones: torch.Tensor | None) -> tuple[float, float]:
+    """The saturation and value gains (TONE_LIMITS) that bring the pixels of `colour` in a recoloured
+    (1,4,H,W) sprite up to the bank's median `tones` of that colour; (1, 1) when there is no colour or
+    too few of its pixels."""
+    if colour not in COLOURS or tones is None:
+        return 1.0, 1.0
+    pixels = rgba[0].flatten(1).T.cpu()
+    mine = (pixels[:, 3] > 0.5) & is_saturated(pixels[:, :3]) & (colour_indices(pixels[:, :3]) == COLOURS.index(colour))
+    if mine.sum() < 10:
+        return 1.0, 1.0
+    saturation, value = _saturation_value(pixels[mine, :3])
+    low, high = TONE_LIMITS
+    want = tones[COLOURS.index(colour)]
+    return (float((want[0] / saturation.median()).clamp(low, high)),
+            float((want[1] / value.median()).clamp(low, high)))
+
+
+def toned(rgba: torch.Tensor, gains: tuple[float, float]) -> torch.Tensor:
+    """(B,4,H,W) with every colourful pixel's HSV saturation and value scaled by `gains` (its hue kept;
+    greys, white and black kept), differentiably."""
+    if gains == (1.0, 1.0):
+        return rgba
+    saturation_gain, value_gain = gains
+    rgb = rgba[:, :3]
+    value = rgb.amax(1, keepdim=True)
+    # each channel's distance below the brightest scales with the saturation, then all with the value
+    scaled = value_gain * (value - saturation_gain * (value - rgb)).clamp_min(0)
+    colourful = (((value - rgb.amin(1, keepdim=True)) / value.clamp_min(1e-6) - 0.15) / 0.2).clamp(0, 1)
+    return torch.cat([(rgb + colourful * (scaled - rgb)).clamp(0, 1), rgba[:, 3:]], 1)
+
+
+def recolour_gains(rgba: torch.Tensor, prompts: list[str], tones: torch.Tensor | None) -> tuple[float, float]:
+    """tone_gains for a sprite a hue rotation has recoloured, for the named colour it now shows most."""
+    colour = dominant_colour(rgba.cpu())[0]
+    return tone_gains(rgba, colour, tones) if colour in named_colours(prompts) else (1.0, 1.0)
 
 
 @torch.no_grad()

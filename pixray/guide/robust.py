@@ -72,6 +72,12 @@ def colour_name(degrees: float) -> str:
     return [name for start, name in HUE_NAMES if degrees >= start][-1]
 
 
+def colour_indices(rgb: torch.Tensor) -> torch.Tensor:
+    """The index in COLOURS of each (...,3) colour's hue (saturated or not)."""
+    by_degree = torch.tensor([COLOURS.index(colour_name(d)) for d in range(360)])
+    return by_degree[hue_degrees(rgb).long().clamp(0, 359)]
+
+
 def colour_counts(rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For (B,3 or 4,H,W) pictures: how many opaque, saturated pixels each colour word of COLOURS
     has (B,len(COLOURS)), and how many pixels are opaque (B,)."""
@@ -79,8 +85,7 @@ def colour_counts(rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     rgb = pixels[..., :3]
     opaque = pixels[..., 3] > 0.5 if pixels.shape[-1] == 4 else torch.ones(rgb.shape[:2], dtype=torch.bool)
     saturated = opaque & is_saturated(rgb)
-    by_degree = torch.tensor([COLOURS.index(colour_name(d)) for d in range(360)])
-    index = by_degree[hue_degrees(rgb).long().clamp(0, 359)]
+    index = colour_indices(rgb)
     return torch.zeros(len(rgb), len(COLOURS)).scatter_add_(1, index, saturated.float()), opaque.sum(1)
 
 
