@@ -282,7 +282,7 @@ def test_a_colour_is_multiplied_only_into_a_sprite_with_too_little_colour_to_rot
 
 
 def test_colour_tones_are_the_median_saturation_and_value_of_each_colour():
-    from pixray.guide.bank import colour_tones
+    from pixray.guide.bank import colour_tones, tone_gains
     from pixray.guide.robust import COLOURS
     sprites = torch.zeros(2, 4, 4, 4)
     sprites[0, :, :2] = torch.tensor([0.9, 0.18, 0.18, 1.0]).view(4, 1, 1)   # red: saturation 0.8, value 0.9
@@ -291,7 +291,10 @@ def test_colour_tones_are_the_median_saturation_and_value_of_each_colour():
     tones = colour_tones(sprites)
     assert torch.allclose(tones[COLOURS.index("red")], torch.tensor([0.8, 0.9]), atol=1e-5)
     assert torch.allclose(tones[COLOURS.index("yellow")], torch.tensor([0.6, 1.0]), atol=1e-5)
-    assert torch.equal(tones[COLOURS.index("blue")], torch.tensor([1.0, 1.0]))  # none seen: left alone
+    assert torch.equal(tones[COLOURS.index("blue")], torch.tensor([0.0, 0.0]))  # none seen: nothing to reach
+    blue = torch.zeros(1, 4, 4, 4)
+    blue[0] = torch.tensor([0.1, 0.2, 0.6, 1.0]).view(4, 1, 1)
+    assert tone_gains(blue, "blue", tones) == (1.0, 1.0)
 
 
 def test_a_rotated_colour_takes_the_tone_the_emoji_sets_paint_it_with():

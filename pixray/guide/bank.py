@@ -346,16 +346,22 @@ def _saturation_value(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (value - rgb.amin(-1)) / value.clamp_min(1e-6), value
 
 
+def _coloured_pixels(rgba: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The opaque, saturated pixels of (B,4,H,W) pictures as (N,3) rows, and each one's index in COLOURS."""
+    pixels = rgba.permute(0, 2, 3, 1).reshape(-1, 4).cpu()
+    pixels = pixels[(pixels[:, 3] > 0.5) & is_saturated(pixels[:, :3])][:, :3]
+    return pixels, colour_indices(pixels)
+
+
 @torch.no_grad()
 def colour_tones(sprites: torch.Tensor) -> torch.Tensor:
     """(len(COLOURS), 2): the median HSV saturation and value of the opaque, saturated pixels of each colour
-    of COLOURS in (B,4,H,W) sprites: how the emoji sets paint a red, a yellow, a blue thing."""
-    pixels = sprites.permute(0, 2, 3, 1).reshape(-1, 4)
-    pixels = pixels[(pixels[:, 3] > 0.5) & is_saturated(pixels[:, :3])][:, :3]
-    names = colour_indices(pixels)
+    of COLOURS in (B,4,H,W) sprites: how the emoji sets paint a red, a yellow, a blue thing (0, 0 for a
+    colour they never show: nothing to bring a sprite up to)."""
+    pixels, names = _coloured_pixels(sprites)
     saturation, value = _saturation_value(pixels)
     return torch.tensor([[float(saturation[names == i].median()), float(value[names == i].median())]
-                         if (names == i).any() else [1.0, 1.0] for i in range(len(COLOURS))])
+                         if (names == i).any() else [0.0, 0.0] for i in range(len(COLOURS))])
 
 
 @torch.no_grad()
@@ -365,11 +371,11 @@ def tone_gains(rgba: torch.Tensor, colour: str | None, tones: torch.Tensor | Non
     too few of its pixels."""
     if colour not in COLOURS or tones is None:
         return 1.0, 1.0
-    pixels = rgba[0].flatten(1).T.cpu()
-    mine = (pixels[:, 3] > 0.5) & is_saturated(pixels[:, :3]) & (colour_indices(pixels[:, :3]) == COLOURS.index(colour))
-    if mine.sum() < 10:
+    pixels, names = _coloured_pixels(rgba)
+    mine = pixels[names == COLOURS.index(colour)]
+    if len(mine) < 10:
         return 1.0, 1.0
-    saturation, value = _saturation_value(pixels[mine, :3])
+    saturation, value = _saturation_value(mine)
     low, high = TONE_LIMITS
     want = tones[COLOURS.index(colour)]
     return (float((want[0] / saturation.median()).clamp(low, high)),
@@ -386,6 +392,7 @@ def toned(rgba: torch.Tensor, gains: tuple[float, float]) -> torch.Tensor:
     value = rgb.amax(1, keepdim=True)
     # each channel's distance below the brightest scales with the saturation, then all with the value
     scaled = value_gain * (value - saturation_gain * (value - rgb)).clamp_min(0)
+    # toned in full from saturation 0.35, not at all below 0.15 (greys, white, black), a ramp between
     colourful = (((value - rgb.amin(1, keepdim=True)) / value.clamp_min(1e-6) - 0.15) / 0.2).clamp(0, 1)
     return torch.cat([(rgb + colourful * (scaled - rgb)).clamp(0, 1), rgba[:, 3:]], 1)
 
