@@ -129,11 +129,10 @@ def foreground_colour(picture: torch.Tensor, page: str = "white") -> str | None:
 @functools.lru_cache(maxsize=1)
 def survey_colours() -> tuple[np.ndarray, list[str]]:
     """The xkcd colour survey's colours in OKLab (N,3) and the last word of each one's name."""
-    import json
-
+    from pixray.palettes import _xkcd  # the table palettes read colour names from
     from pixray.quantize import srgb_to_oklab
 
-    named = json.loads((Path(pixray.__file__).parent / "data" / "xkcd_colors.json").read_text())
+    named = _xkcd()
     rgb = np.array([ImageColor.getrgb(code) for code in named.values()], dtype=np.float64) / 255
     return srgb_to_oklab(rgb), [name.split()[-1] for name in named]
 

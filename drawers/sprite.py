@@ -104,9 +104,10 @@ class SpriteDrawer(Drawer):
                 sprite = self.prior.decode(closest.to(self.device)).cpu()
             tint = best_tint(sprite, self._wanted())
             self.tint = None if tint is None else tint.to(self.device)
-            hue = best_hue(self._guide(), tinted(sprite, tint), self._wanted())
+            painted = tinted(sprite, tint)
+            hue = best_hue(self._guide(), painted, self._wanted())
             if hue:
-                rotated = hue_rotate(tinted(sprite, tint), torch.tensor([hue]))
+                rotated = hue_rotate(painted, torch.tensor([hue]))
                 self.tone = recolour_gains(rotated, self._wanted(), self.bank.get("tones"))
             start = closest + START_NOISE * start
         if image is not None:

@@ -719,8 +719,7 @@ def _fall_back_to_embedded(settings: Settings, values: dict, announce: bool) -> 
 # -> 0.77 / 0.78 over two seeds, MODEL_CARD.md, session 23).
 # The pixel, clipdraw and fft drawers also ink a coloured thing's dark parts (a frog's pupils, a cat's eyes,
 # a burger's patty): steered by the guide alone they painted their colours and left those out (dark_parts;
-# MODEL_CARD.md, sessions 25 and 27).
-# (applied as copies)
+# MODEL_CARD.md, sessions 25 and 27). Applied as copies.
 ON_PAPER = dict(init_noise="paper", custom_loss=["paper:0.5", "pale_outline:1.0", "dark_parts:1.0"])
 EMBEDDED_DRAWER_DEFAULTS = {"pixel": ON_PAPER, "clipdraw": ON_PAPER, "fft": ON_PAPER,
                             "line_sketch": dict(init_noise="outline", custom_loss=["trace:3.0"])}
