@@ -17,7 +17,9 @@ emoji a person would accept (their main names):
 - 84 written in session 26, many named by two words as people name them ("a fire truck", "a sea lion",
   "a cell phone"), written before that session's change (readings of such phrases) and measured before it;
 - 88 written in session 27 (everyday things: "a trash can", "a hand saw", "a bird's nest"), written and
-  measured before that session's change (the sentence encoder's readings, guide/aliases.py teacher_readings).
+  measured before that session's change (the sentence encoder's readings, guide/aliases.py teacher_readings);
+- 86 written in session 29 before its change: prompts as pixray users write them ("a red apple, pixel
+  art"), plurals and counts ("two mice"), other spellings ("an aeroplane"), moods and materials.
 Rows switch on, one at a time, the readings of unknown words (WordNet's and emoji tags', guide/aliases.py),
 the name-overlap term of best_entry and its second count of the prompt's subject (bank.subject). Pure
 retrieval: no drawing, about three minutes on two cores.
@@ -447,6 +449,60 @@ FRESH_27 = [
 ]
 
 
+# Written in session 29 before any change that session and measured before it: prompts as pixray users
+# write them (the thing, then words about the style: "a red apple, pixel art", "a sword, 16-bit game
+# sprite"), plurals and counts ("two mice", "a flock of geese"), other spellings and joined or split words
+# ("an aeroplane", "a water melon"), things with their material, size or mood, and more game sprites.
+FRESH_29 = [
+    # as pixray users write prompts: the thing, then words about the style
+    ("a red apple, pixel art", {"red apple"}), ("pixel art of a birthday cake", {"birthday cake"}),
+    ("a sword, 16-bit game sprite", {"dagger", "crossed swords"}), ("a cute frog | 8-bit", {"frog"}),
+    ("an isometric house", {"house", "house with garden"}), ("a retro rocket, nes style", {"rocket"}),
+    ("a mushroom #pixelart", {"mushroom"}), ("a castle trending on artstation", {"castle", "japanese castle"}),
+    ("a key, game asset", {"key", "old key"}),
+    ("a heart icon for a health bar", {"red heart"}), ("a tiny pixel cat", {"cat", "cat face"}),
+    ("a ghost, low-res sprite", {"ghost"}), ("an owl drawn in pixel art", {"owl"}),
+    ("a spaceship, snes style sprite", {"rocket", "flying saucer"}), ("a coin, arcade game", {"coin"}),
+    # plurals, counts and irregular plurals
+    ("two mice", {"mouse", "mouse face"}), ("rolling dice", {"game die"}), ("three red apples", {"red apple"}),
+    ("a flock of geese", {"goose"}), ("two oxen", {"ox"}), ("a set of false teeth", {"tooth"}),
+    ("bare feet", {"foot", "footprints"}), ("cacti in the desert", {"cactus", "desert"}),
+    ("a bunch of carrots", {"carrot"}), ("some cherries", {"cherries"}), ("four leaf clovers", {"four leaf clover"}),
+    ("a couple of penguins", {"penguin"}), ("a few bananas", {"banana"}), ("lots of stars", {"star", "glowing star"}),
+    ("many balloons", {"balloon"}), ("five fish", {"fish", "tropical fish"}), ("wolves howling", {"wolf"}),
+    ("a pile of leaves", {"fallen leaf", "leaf fluttering in wind", "maple leaf"}),
+    ("kitchen knives", {"kitchen knife"}), ("puppies", {"dog", "dog face"}),
+    # British and American spellings, joined and hyphened words
+    ("a grey donut", {"doughnut"}), ("an aeroplane", {"airplane", "small airplane"}),
+    ("a colour palette", {"artist palette"}), ("a colourful peacock", {"peacock"}),
+    ("a t-shirt", {"t-shirt"}), ("an ice-cream cone", {"ice cream", "soft ice cream"}),
+    ("a jack o lantern", {"jack-o-lantern"}), ("a water melon", {"watermelon"}),
+    ("a cup cake", {"cupcake"}), ("a sun flower", {"sunflower"}), ("a pop corn bucket", {"popcorn"}),
+    ("a tyre", {"wheel"}), ("a well-dressed penguin", {"penguin"}), ("a racecar", {"racing car"}),
+    # materials, sizes, ages and moods
+    ("a wooden door", {"door"}), ("a glass bottle", {"bottle with popping cork", "baby bottle"}),
+    ("a golden bell", {"bell"}), ("a giant spider", {"spider"}), ("a tiny ant", {"ant"}),
+    ("an old man", {"old man"}), ("a baby", {"baby"}), ("an angry face", {"angry face", "enraged face"}),
+    ("a sad face", {"sad but relieved face", "crying face", "disappointed face", "frowning face", "pensive face",
+                    "loudly crying face", "worried face", "slightly frowning face"}),
+    ("a laughing face", {"face with tears of joy", "grinning squinting face", "rolling on the floor laughing",
+                         "grinning face with big eyes", "grinning face with smiling eyes", "grinning face"}),
+    ("a sleepy face", {"sleeping face", "sleepy face"}), ("a shiny gemstone", {"gem stone"}),
+    ("half an avocado", {"avocado"}), ("a melting snowman", {"snowman", "snowman without snow"}),
+    ("a burning candle", {"candle"}), ("a blooming rose", {"rose"}), ("a flying bird", {"bird"}),
+    ("a swimming shark", {"shark"}), ("a sleeping dog", {"dog", "dog face"}),
+    # everyday things and game sprites the older sets do not ask for
+    ("a heart-shaped box of chocolates", {"chocolate bar", "heart with ribbon"}),
+    ("a bow tie", {"necktie"}), ("a wrapped candy", {"candy"}), ("a lollipop", {"lollipop"}),
+    ("a slice of bread", {"bread"}), ("a crusty loaf", {"bread", "baguette bread"}), ("a boiled egg", {"egg"}),
+    ("a cooked shrimp", {"fried shrimp", "shrimp"}), ("a bunch of grapes on the vine", {"grapes"}),
+    ("a snowy owl", {"owl"}), ("a knight's shield", {"shield"}), ("a bow and arrows", {"bow and arrow"}),
+    ("a woodcutter's axe", {"axe"}), ("an old treasure map", {"world map", "map of japan"}),
+    ("a skull and bones", {"skull and crossbones", "skull"}), ("a roasted chestnut", {"chestnut"}),
+    ("a magic scroll", {"scroll"}), ("a wooden ladder", {"ladder"}),
+]
+
+
 def accuracy(bank, prior, guide, prompts, targets, overlap_weight, by_subject, misses,
              guide_path: Path = GUIDE_WEIGHTS) -> float:
     right = 0
@@ -480,7 +536,8 @@ def main() -> None:
             ("held out (session 22)", [p for p, _ in FRESH_22], [t for _, t in FRESH_22]),
             ("held out (session 23)", [p for p, _ in FRESH_23], [t for _, t in FRESH_23]),
             ("held out (session 26)", [p for p, _ in FRESH_26], [t for _, t in FRESH_26]),
-            ("held out (session 27)", [p for p, _ in FRESH_27], [t for _, t in FRESH_27])]
+            ("held out (session 27)", [p for p, _ in FRESH_27], [t for _, t in FRESH_27]),
+            ("held out (session 29)", [p for p, _ in FRESH_29], [t for _, t in FRESH_29])]
     print(f"share of prompts whose retrieved emoji is one a person accepts; guide {GUIDE_WEIGHTS.name} "
           f"with {len(guide.text.aliases)} readings of unknown words")
     print("| retrieval | " + " | ".join(f"{name} ({len(prompts)})" for name, prompts, _ in sets) + " |")

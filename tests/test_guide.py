@@ -196,7 +196,10 @@ def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
                                            ("two puppies", {"dog", "dog face"}),
                                            # the picture is of the first thing a scene names
                                            ("a ghost in a house", {"ghost"}),
-                                           ("a lion with a crown", {"lion"})])
+                                           ("a lion with a crown", {"lion"}),
+                                           # as pixray users write prompts: how it is drawn, how many, whose
+                                           ("a key, game asset", {"key"}), ("two mice", {"mouse", "mouse face"}),
+                                           ("a knight's shield", {"shield"}), ("a racecar", {"racing car"})])
 def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick, prompt, emoji, recwarn):
     from pixray.guide.prior import PRIOR_WEIGHTS
     bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
@@ -235,6 +238,27 @@ def test_a_prompts_subject_ends_where_it_says_where_the_thing_is_or_what_it_does
     assert subject("a red-nosed reindeer", heads | {"deer"}) == "a reindeer"
     assert subject("a fire-breathing dragon in a cave", heads) == "a dragon"
     assert subject("a t-rex", heads) == "a t rex"
+
+
+def test_no_emoji_name_says_a_style_phrase_so_names_read_as_the_bank_stored_them():
+    from pixray.guide.model import STYLE_PHRASES
+    from pixray.guide.prior import PRIOR_WEIGHTS
+    names = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]["names"]
+    assert len(names) > 1000 and not [name for name in names if STYLE_PHRASES.search(name.lower())]
+
+
+def test_a_prompts_subject_leaves_out_how_many_whose_and_how_it_is_drawn():
+    from pixray.guide.bank import subject
+    heads = {"mouse", "penguin", "star", "shield", "nest", "apple", "arrow", "clover", "bird"}
+    assert subject("two mice", heads) == "mice"
+    assert subject("a couple of penguins", heads) == "a penguins" and subject("a couple", heads) == "a couple"
+    assert subject("lots of stars", heads) == "stars" and subject("two", heads) == "two"
+    assert subject("a knight's shield", heads) == "a shield" and subject("a bird's nest", heads) == "a nest"
+    assert subject("a red apple, pixel art", heads) == "a red apple"
+    assert subject("pixel art, a red apple", heads) == "pixel art a red apple"  # nothing named before the comma
+    names = ("bow and arrow", "four leaf clover")
+    assert subject("a bow and arrows", heads, names) == "a bow and arrows"  # the name, in the plural
+    assert subject("four leaf clovers", heads, names) == "four leaf clovers"  # a name that starts with a count
 
 
 def test_names_the_prompt_says_outright_count_for_more_than_common_words():

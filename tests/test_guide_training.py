@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from pixray.guide import data, train
-from pixray.guide.model import GuideConfig, GuideModel
+from pixray.guide.model import GuideConfig, GuideModel, words
 from pixray.guide.prior import PriorConfig, SpritePrior
 
 
@@ -253,6 +253,25 @@ def test_unknown_words_are_read_as_their_singular_or_reading():
         assert torch.allclose(model.encode_text(["a small cottage"]), model.encode_text(["a small house"]))
     model.text.aliases["ladybird"] = "small candle"  # a reading of two words is read as both
     assert model.text.tokens("a ladybird") == ["small", "candle"] and model.text.knows("ladybird")
+
+
+def test_irregular_plurals_and_words_written_as_one_are_read_as_the_guide_knows_them():
+    config = GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64,
+                         vocab=["mouse", "ox", "racing", "car", "stub", "born"],
+                         aliases={"oxen": "taurus", "race car": "racing car"})
+    text = GuideModel(config).eval().text
+    assert text.tokens("two mice") == ["two", "mouse"]
+    assert text.tokens("oxen") == ["ox"]  # its singular, before WordNet's reading of the plural
+    assert text.tokens("a racecar") == ["racing", "car"] and text.knows("racecar")  # the pair's reading
+    assert text.tokens("stubborn") == ["stubborn"]  # two known words are not enough to split it
+
+
+def test_words_about_how_a_prompt_is_drawn_are_not_read_as_things():
+    assert words("a sword, 16-bit game sprite") == ["sword"]
+    assert words("a key, game asset #gamedev") == ["key"]
+    assert words("a ghost, low-res, trending on artstation") == ["ghost"]
+    assert words("an isometric retro house, 8 bit, snes") == ["house"]
+    assert words("a game die") == ["game", "die"] and words("low battery") == ["low", "battery"]
 
 
 def test_npm_tarball_takes_the_named_package_not_one_whose_name_starts_alike(tmp_path, monkeypatch):

@@ -61,6 +61,11 @@ OVERLAP_WEIGHT = 0.3
 # scenes: 0.75 of 40 right by the whole prompt, where "fire" and "hat" name emoji too).
 RELATIONS = frozenset("with in on at by under over near from for to into onto among behind beside inside above "
                       "below across through and while".split())
+# Words before a thing that say how many, not what: "two mice" drew the keycap 2, "five fish" the keycap 5,
+# "lots of stars" a mountain (WordNet's "lot"). COUNTS go when a word follows, GROUPS when "of" does
+# ("a couple of penguins"; "a couple" stays); neither inside an emoji's name the prompt says ("four leaf clover").
+COUNTS = frozenset("one two three four five six seven eight nine ten eleven twelve few many several some".split())
+GROUPS = frozenset("couple pair lot lots bunch handful pile heap stack group flock herd pack swarm dozen set".split())
 
 
 def on_paper(rgba: torch.Tensor) -> torch.Tensor:
@@ -136,17 +141,24 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
     says word for word ("a bow and arrow"). `heads`: the last words of the emoji's main names (the things
     they name); `names`: emoji names; `read`: a word as the text tower reads it ("puppy" → dog: "a puppy
     chasing a ball" is the puppy)."""
-    said = _tokens(text)
-    inside_a_name = set()
-    for name in names:
-        found = _tokens(name)  # read as the prompt is: "heart with arrow," still names the emoji
-        if len(found) > 1 and RELATIONS.intersection(found):
-            for start in range(len(said) - len(found) + 1):
-                if said[start:start + len(found)] == found:
-                    inside_a_name.update(range(start + 1, start + len(found)))
-
     def names_a_thing(word: str) -> bool:
         return (read(word).split() or [word])[-1] in heads
+
+    # what follows a comma (or ; or |) once a thing is named says how it is drawn: "a red apple, pixel art"
+    first_part = re.split(r"[,;|]", text)[0]
+    if first_part != text and any(names_a_thing(word) for word in _tokens(first_part)):
+        text = first_part
+    said = _tokens(text)
+    said_plain = [plain(word) for word in said]
+    inside_a_name, starts_a_name = set(), set()
+    for name in names:
+        found = [plain(word) for word in _tokens(name)]  # "a bow and arrows" says "bow and arrow"
+        counted = found[0] in COUNTS or found[0] in GROUPS
+        if len(found) > 1 and (counted or RELATIONS.intersection(found)):
+            for start in range(len(said) - len(found) + 1):
+                if said_plain[start:start + len(found)] == found:
+                    inside_a_name.update(range(start + 1, start + len(found)))
+                    starts_a_name.add(start)
 
     # a hyphened word ending in -ing or -ed describes what follows, it is not the thing: "a fire-breathing
     # dragon", "a red-nosed reindeer"
@@ -161,6 +173,17 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
     describing |= {at for at, word in enumerate(said[:-1]) if word.endswith("ing") and len(word) > 4
                    and word not in named_words and names_a_thing(said[at + 1])
                    and (at == 0 or said[at - 1] in ("a", "an", "the"))}
+    # how many, before the thing ("two mice", "a couple of penguins"), and whose ("a knight's shield": the
+    # shield; the guide read "knight" as the chess horse)
+    for at, word in enumerate(said[:-1]):
+        if at in starts_a_name or at in inside_a_name:
+            continue
+        if word in COUNTS or (word in GROUPS and said[at + 1] == "of"):
+            describing.add(at)
+            if said[at + 1] == "of":
+                describing.add(at + 1)
+        elif word.endswith("'s"):
+            describing.add(at)
     kept: list[str] = []
     for at, word in enumerate(said):
         if at in describing:

@@ -19,11 +19,26 @@ STOPWORDS = frozenset("a an the of with and in on at to for is are this that pix
                       "icons emoji sprite sprites picture image drawing style 8bit 16bit bit".split())
 
 
+# What pixray users add to a prompt about how it is drawn, not what it shows ("a sword, 16-bit game
+# sprite", "a ghost, low-res", "#pixelart"): read as words, "asset" was the plus sign, "res" a puzzle
+# piece, the 16 of "16-bit" a keycap (benchmarks/retrieval.py, session 29). None of these occurs in an
+# emoji's names or tags (tested), so names read as before.
+STYLE_PHRASES = re.compile(
+    r"#\w+|\b\d+[- ]?bits?\b|\bgame (?:assets?|sprites?|art|icons?|graphics?|items?)\b|\bassets?\b"
+    r"|\bsprite ?sheets?\b|\btile ?sets?\b|\b(?:low|high|hi)[- ]?res(?:olution)?\b|\b(?:trending on )?artstation\b"
+    r"|\bunreal engine\b|\boctane render\b|\b[48]k\b|\bhd\b|\b(?:s?nes|gameboy|pico-?8)\b|\bisometric\b"
+    r"|\bretro\b|\bminimalist\b|\bvoxels?\b|\blow[- ]?poly\b|\bclip ?art\b|\billustration\b")
 PHRASE_WORDS = 3  # the most words a reading of several words has (guide/aliases.py: COMPOUND_WORDS)
+# Plurals no rule of singulars() undoes; read as their singular before any reading of the plural itself
+# ("oxen" was WordNet's taurus, "mice" a guess from its letters).
+IRREGULAR_PLURALS = {"mice": "mouse", "oxen": "ox", "geese": "goose", "teeth": "tooth", "feet": "foot",
+                     "children": "child", "people": "person", "lice": "louse", "dice": "die", "cacti": "cactus",
+                     "fungi": "fungus", "octopi": "octopus"}
+JOINED_PART = 3  # the shortest part of a joined word read as two ("racecar" → race car)
 
 
 def words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
+    return [w for w in re.findall(r"[a-z0-9]+", STYLE_PHRASES.sub(" ", text.lower())) if w not in STOPWORDS]
 
 
 def singulars(word: str) -> list[str]:
@@ -90,13 +105,25 @@ class TextTower(nn.Module):
 
     def read(self, word: str) -> str:
         """The word(s) encoded for a prompt word: itself if known, else its singular or its reading (an
-        emoji's name may be two words: "ladybird" → "lady beetle"), else itself (guessed from its letters)."""
+        emoji's name may be two words: "ladybird" → "lady beetle"), else, for two words written as one,
+        the pair's reading ("racecar" → racing car), else itself (guessed from its letters)."""
+        if word not in self.vocab and word in IRREGULAR_PLURALS:
+            word = IRREGULAR_PLURALS[word]
         for form in (word, *singulars(word)):
             if form in self.vocab:
                 return form
             if form in self.aliases:
                 return self.aliases[form]
-        return word
+        return self.read_joined(word) or word
+
+    def read_joined(self, word: str) -> str | None:
+        """Two words written as one that name one thing: the reading of the pair ("racecar" → racing car), or
+        None. (Any two known words would split too much: "stubborn" into stub + born, "chasing" cha + sing.)"""
+        for at in range(JOINED_PART, len(word) - JOINED_PART + 1):
+            phrase = self.read_phrase([word[:at], word[at:]])
+            if phrase:
+                return phrase
+        return None
 
     def read_phrase(self, phrase: list[str]) -> str | None:
         """The reading of several words that name one thing ("fire truck" → fire engine), or None."""
