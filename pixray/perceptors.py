@@ -162,6 +162,10 @@ class Perceptor(torch.nn.Module):
         embedded guide's)."""
         return self.encode_text(texts)
 
+    def reads_a_thing(self, text: str) -> bool:
+        """Whether a text prompt says something this model can steer by (CLIP reads any text, "pixel art" too)."""
+        return True
+
 
 class EmbeddedPerceptor(Perceptor):
     """The shipped guide behind the Perceptor interface (it tokenises and normalises itself)."""
@@ -183,6 +187,14 @@ class EmbeddedPerceptor(Perceptor):
     @torch.no_grad()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
         return self.model.encode_text(texts).float()
+
+    def reads_a_thing(self, text: str) -> bool:
+        """Whether the guide finds a word about what is drawn: "8-bit" or "pixel art" alone say how (it
+        steered "a cute frog|8-bit" half towards a flamingo, its pictures of nothing in particular), and
+        it reads no emoji characters."""
+        from .guide.model import words
+
+        return bool(words(text))
 
     @torch.no_grad()
     def prompt_targets(self, texts: list[str], picture_mix: float) -> torch.Tensor:

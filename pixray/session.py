@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .cutouts import Cutouts, centre_square
-from .errors import NonFiniteLossError
+from .errors import NonFiniteLossError, warn
 from .filters import build_filters
 from .export import choose_palette, finalize
 from .losses import LossContext, build_losses
@@ -170,6 +170,10 @@ class Session:
 
     def _text_losses(self, perceptor: Perceptor, prompts: list[str]) -> list[tuple[str, PromptLoss]]:
         texts = [parse_prompt(p) for p in prompts]
+        for left_out in [t.text for t in texts if not perceptor.reads_a_thing(t.text)]:
+            warn(f"{perceptor.spec.name} leaves out the prompt {left_out!r}: it reads no thing to draw in it "
+                 f"(words about how to draw, like 'pixel art' and '8-bit', are left out)")
+        texts = [t for t in texts if perceptor.reads_a_thing(t.text)]
         if not texts:
             return []
         embeddings = perceptor.prompt_targets([t.text for t in texts], self.settings.guide_picture_mix)

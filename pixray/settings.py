@@ -771,6 +771,22 @@ def _check_outline(settings: Settings) -> None:
     require_sprite_bank(users[0])
 
 
+def _check_embedded_prompts(settings: Settings) -> None:
+    """The embedded guide alone, given text prompts that only say how to draw ("pixel art", "8-bit") and
+    nothing else to steer by: it would steer towards its pictures of nothing in particular."""
+    from .guide.model import words
+    from .perceptors import EMBEDDED
+    from .prompts import wanted_texts
+
+    if not all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
+        return
+    wanted = wanted_texts(settings.prompts)
+    if wanted and not settings.image_prompts and not settings.labels and not any(words(t) for t in wanted):
+        raise SettingsError(f"setting 'prompts': the embedded guide reads no thing to draw in {' | '.join(wanted)!r} "
+                            f"(it leaves out words about how to draw, like 'pixel art' and '8-bit'); name one, "
+                            f"like 'a red apple, pixel art'")
+
+
 def _check_prompts(settings: Settings) -> None:
     from .prompts import parse_prompt
 
@@ -968,6 +984,7 @@ def resolve(values: dict, losses: dict | None = None, announce: bool = True) -> 
         if name not in values and not (name == "palette" and "colors" in values):
             setattr(settings, name, value)
     _embedded_defaults(settings, values)
+    _check_embedded_prompts(settings)
     _check_outline(settings)
     if settings.palette_mode in ("hard", "gumbel") and not drawer.supports_hard_palette:
         raise SettingsError(f"setting 'palette_mode': {settings.palette_mode!r} does not work with drawer "

@@ -14,6 +14,7 @@ from pixray import perceptors
 from pixray.guide.model import words
 from pixray.guide.prior import PRIOR_WEIGHTS
 from pixray.images import pil_to_tensor
+from pixray.errors import SettingsError
 from pixray.session import Session
 from pixray.settings import resolve
 
@@ -502,6 +503,31 @@ def test_the_picture_mix_reaches_the_prompt_losses(quick, guide):
         assert torch.allclose(loss.embedding[0], guide.prompt_targets(["a red apple"], mix)[0], atol=1e-6)
         targets.append(loss.embedding)
     assert not torch.allclose(*targets)
+
+
+def test_a_prompt_that_only_says_how_to_draw_is_left_out_by_the_embedded_guide(quick):
+    """"a cute frog|8-bit" steered half towards a flamingo, the guide's pictures of nothing in particular."""
+    embedded = {**quick, "clip_models": "embedded", "drawer": "pixel", "pixel_size": 16, "size": (32, 32)}
+    with pytest.warns(UserWarning, match="leaves out the prompt '8-bit': it reads no thing to draw in it"):
+        session = Session(resolve({**embedded, "prompts": "a red apple|8-bit"}))
+    (name, loss), = session.prompt_losses[0]["all"]
+    alone = Session(resolve({**embedded, "prompts": "a red apple"}))
+    assert name.endswith("a red apple") and torch.equal(loss.embedding, alone.prompt_losses[0]["all"][0][1].embedding)
+    with pytest.raises(SettingsError, match="setting 'prompts': the embedded guide reads no thing to draw in 'pixel art'"):
+        resolve({**embedded, "prompts": "pixel art"})
+    resolve({**quick, "prompts": "pixel art"})  # CLIP reads it
+
+
+def test_retrieval_reads_past_a_prompt_that_only_says_how_to_draw():
+    from pixray.guide.bank import best_entry
+    from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
+    from pixray.perceptors import GUIDE_WEIGHTS
+
+    data = torch.load(PRIOR_WEIGHTS, weights_only=True)
+    prior, bank = SpritePrior.from_file(data), data["bank"]
+    frog = best_entry(bank, prior, GUIDE_WEIGHTS, ["a cute frog"])
+    assert best_entry(bank, prior, GUIDE_WEIGHTS, ["a cute frog", "8-bit", "pixel art"]) == frog
+    assert bank["captions"][frog[0]] == "frog"
 
 
 def prompt_gradient(settings: dict) -> torch.Tensor:
