@@ -192,9 +192,9 @@ class EmbeddedPerceptor(Perceptor):
         """Whether the guide finds a word about what is drawn: "8-bit" or "pixel art" alone say how (it
         steered "a cute frog|8-bit" half towards a flamingo, its pictures of nothing in particular), and
         it reads no emoji characters."""
-        from .guide.model import words
+        from .guide.model import says_a_thing
 
-        return bool(words(text))
+        return says_a_thing(text)
 
     @torch.no_grad()
     def prompt_targets(self, texts: list[str], picture_mix: float) -> torch.Tensor:

@@ -169,11 +169,13 @@ class Session:
         return centre_square(image) if self.square_frame else image
 
     def _text_losses(self, perceptor: Perceptor, prompts: list[str]) -> list[tuple[str, PromptLoss]]:
-        texts = [parse_prompt(p) for p in prompts]
-        for left_out in [t.text for t in texts if not perceptor.reads_a_thing(t.text)]:
-            warn(f"{perceptor.spec.name} leaves out the prompt {left_out!r}: it reads no thing to draw in it "
-                 f"(words about how to draw, like 'pixel art' and '8-bit', are left out)")
-        texts = [t for t in texts if perceptor.reads_a_thing(t.text)]
+        texts = []
+        for text in map(parse_prompt, prompts):
+            if perceptor.reads_a_thing(text.text):
+                texts.append(text)
+            else:
+                warn(f"{perceptor.spec.name} leaves out the prompt {text.text!r}: it reads no thing to draw in it "
+                     f"(words about how to draw, like 'pixel art' and '8-bit', are left out)")
         if not texts:
             return []
         embeddings = perceptor.prompt_targets([t.text for t in texts], self.settings.guide_picture_mix)

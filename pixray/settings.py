@@ -729,10 +729,15 @@ EMBEDDED_DRAWER_DEFAULTS = {"pixel": ON_PAPER, "clipdraw": ON_PAPER, "fft": ON_P
 EMBEDDED_INIT_IMAGE_DEFAULTS = {"line_sketch": dict(custom_loss=["trace:3.0"])}
 
 
-def _embedded_defaults(settings: Settings, values: dict) -> None:
+def _embedded_only(settings: Settings) -> bool:
+    """Whether the embedded guide is the only perceptor."""
     from .perceptors import EMBEDDED
 
-    if not all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
+    return all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models)
+
+
+def _embedded_defaults(settings: Settings, values: dict) -> None:
+    if not _embedded_only(settings):
         return
     # The guide learned one thing in a square frame: on a wide canvas the pixel drawer stretched a frog
     # across all 80x45 cells. Square unless the user shaped the picture (or an init image does).
@@ -774,14 +779,13 @@ def _check_outline(settings: Settings) -> None:
 def _check_embedded_prompts(settings: Settings) -> None:
     """The embedded guide alone, given text prompts that only say how to draw ("pixel art", "8-bit") and
     nothing else to steer by: it would steer towards its pictures of nothing in particular."""
-    from .guide.model import words
-    from .perceptors import EMBEDDED
+    from .guide.model import says_a_thing
     from .prompts import wanted_texts
 
-    if not all(name.partition(":")[0] == EMBEDDED for name in settings.clip_models):
+    if not _embedded_only(settings):
         return
     wanted = wanted_texts(settings.prompts)
-    if wanted and not settings.image_prompts and not settings.labels and not any(words(t) for t in wanted):
+    if wanted and not settings.image_prompts and not settings.labels and not any(map(says_a_thing, wanted)):
         raise SettingsError(f"setting 'prompts': the embedded guide reads no thing to draw in {' | '.join(wanted)!r} "
                             f"(it leaves out words about how to draw, like 'pixel art' and '8-bit'); name one, "
                             f"like 'a red apple, pixel art'")

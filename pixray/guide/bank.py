@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..images import over
-from .model import GuideModel, words
+from .model import GuideModel, says_a_thing, words
 from .prior import SpritePrior
 from .robust import COLOURS, colour_counts, colour_indices, dominant_colour, hue_rotate, is_saturated
 
@@ -209,7 +209,7 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
     model in `guide_path`, when the caller has it loaded already."""
     if guide is None:
         guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
-    prompts = [text for text in prompts if words(text)] or prompts  # "8-bit" beside "a frog" says nothing of it
+    prompts = [text for text in prompts if says_a_thing(text)] or prompts  # "8-bit" beside "a frog" says nothing of it
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     heads = {found[-1] for caption in bank["captions"] if (found := words(caption))}
     subjects = [subject(text, heads, bank["names"], guide.text.read) if by_subject else text for text in prompts]

@@ -41,6 +41,12 @@ def words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", STYLE_PHRASES.sub(" ", text.lower())) if w not in STOPWORDS]
 
 
+def says_a_thing(text: str) -> bool:
+    """Whether a prompt has a word about what is drawn, not only how ("8-bit", "pixel art") or none the guide
+    reads (emoji characters)."""
+    return bool(words(text))
+
+
 def singulars(word: str) -> list[str]:
     """The forms an English plural may come from: 'candles' → candle, 'cherries' → cherry."""
     rules = [("ies", "y"), ("ves", "f"), ("ves", "fe"), ("men", "man"), ("es", ""), ("s", "")]
