@@ -200,7 +200,8 @@ def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
                                            ("a lion with a crown", {"lion"}),
                                            # as pixray users write prompts: how it is drawn, how many, whose
                                            ("a key, game asset", {"key"}), ("two mice", {"mouse", "mouse face"}),
-                                           ("a knight's shield", {"shield"}), ("a racecar", {"racing car"})])
+                                           ("a knight's shield", {"shield"}), ("a racecar", {"racing car"}),
+                                           ("an orange", {"tangerine"})])
 def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick, prompt, emoji, recwarn):
     from pixray.guide.prior import PRIOR_WEIGHTS
     bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
@@ -260,6 +261,9 @@ def test_a_prompts_subject_leaves_out_how_many_whose_and_how_it_is_drawn():
     names = ("bow and arrow", "four leaf clover")
     assert subject("a bow and arrows", heads, names) == "a bow and arrows"  # the name, in the plural
     assert subject("four leaf clovers", heads, names) == "four leaf clovers"  # a name that starts with a count
+    # a colour word that ends the subject is the thing it names ("an orange" drew the orange heart)
+    assert subject("a juicy orange", heads) == "a juicy tangerine"
+    assert subject("an orange bird", heads) == "an orange bird" and subject("a red", heads) == "a red"
 
 
 def test_names_the_prompt_says_outright_count_for_more_than_common_words():

@@ -66,6 +66,9 @@ RELATIONS = frozenset("with in on at by under over near from for to into onto am
 # ("a couple of penguins"; "a couple" stays); neither inside an emoji's name the prompt says ("four leaf clover").
 COUNTS = frozenset("one two three four five six seven eight nine ten eleven twelve few many several some".split())
 GROUPS = frozenset("couple pair lot lots bunch handful pile heap stack group flock herd pack swarm dozen set".split())
+# A colour word that ends a prompt's subject is the thing it also names: "an orange" drew the orange heart
+# ("orange" is in the names of the heart, circle, square and book; the fruit's emoji is the tangerine).
+COLOUR_THINGS = {"orange": "tangerine"}
 
 
 def on_paper(rgba: torch.Tensor) -> torch.Tensor:
@@ -195,6 +198,8 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
         if named and (word in RELATIONS or doing) and at not in inside_a_name:
             break
         kept.append(word)
+    if kept and kept[-1] in COLOUR_THINGS and not any(map(names_a_thing, words(" ".join(kept[:-1])))):
+        kept[-1] = COLOUR_THINGS[kept[-1]]
     return " ".join(kept)
 
 
