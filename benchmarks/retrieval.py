@@ -22,7 +22,7 @@ emoji a person would accept (their main names):
   art"), plurals and counts ("two mice"), other spellings ("an aeroplane"), moods and materials.
 Rows switch on, one at a time, the readings of unknown words (WordNet's and emoji tags', guide/aliases.py),
 the name-overlap term of best_entry and its second count of the prompt's subject (bank.subject). Pure
-retrieval: no drawing, about five minutes on two cores (4 min 51 s in session 29).
+retrieval: no drawing, about six minutes on two cores (5 min 56 s in session 29).
 
     python benchmarks/retrieval.py [--misses] [--compare OTHER_GUIDE.pt]
 

@@ -243,10 +243,15 @@ def test_a_prompts_subject_ends_where_it_says_where_the_thing_is_or_what_it_does
 
 
 def test_no_emoji_name_says_a_style_phrase_so_names_read_as_the_bank_stored_them():
-    from pixray.guide.model import STYLE_PHRASES
+    import re
+
+    from pixray.guide.model import STOPWORDS
     from pixray.guide.prior import PRIOR_WEIGHTS
-    names = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]["names"]
-    assert len(names) > 1000 and not [name for name in names if STYLE_PHRASES.search(name.lower())]
+    bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
+    names = bank["names"] + bank["captions"]
+    assert len(names) > 1000
+    assert [words(name) for name in names] == [[w for w in re.findall(r"[a-z0-9]+", name.lower()) if w not in STOPWORDS]
+                                                for name in names]
 
 
 def test_a_prompts_subject_leaves_out_how_many_whose_and_how_it_is_drawn():
@@ -255,6 +260,7 @@ def test_a_prompts_subject_leaves_out_how_many_whose_and_how_it_is_drawn():
     assert subject("two mice", heads) == "mice"
     assert subject("a couple of penguins", heads) == "a penguins" and subject("a couple", heads) == "a couple"
     assert subject("lots of stars", heads) == "stars" and subject("two", heads) == "two"
+    assert subject("a baby penguin", heads) == "a penguin" and subject("an old key", heads, ("old key",)) == "an old key"
     assert subject("a knight's shield", heads) == "a shield" and subject("a bird's nest", heads) == "a nest"
     assert subject("a red apple, pixel art", heads) == "a red apple"
     assert subject("pixel art, a red apple", heads) == "pixel art a red apple"  # nothing named before the comma

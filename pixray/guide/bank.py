@@ -61,10 +61,12 @@ OVERLAP_WEIGHT = 0.3
 # scenes: 0.75 of 40 right by the whole prompt, where "fire" and "hat" name emoji too).
 RELATIONS = frozenset("with in on at by under over near from for to into onto among behind beside inside above "
                       "below across through and while".split())
-# Words before a thing that say how many, not what: "two mice" drew the keycap 2, "five fish" the keycap 5,
-# "lots of stars" a mountain (WordNet's "lot"). COUNTS go when a word follows, GROUPS when "of" does
-# ("a couple of penguins"; "a couple" stays); neither inside an emoji's name the prompt says ("four leaf clover").
-COUNTS = frozenset("one two three four five six seven eight nine ten eleven twelve few many several some".split())
+# Words before a thing that say how many or how old, not what: "two mice" drew the keycap 2, "five fish" the
+# keycap 5, "lots of stars" a mountain (WordNet's "lot"), "an old treasure map" the old key. COUNTS go when a
+# word follows, GROUPS when "of" does ("a couple of penguins"; "a couple" stays); neither inside an emoji's
+# name the prompt says ("four leaf clover", "an old key", "a baby bottle").
+COUNTS = frozenset("one two three four five six seven eight nine ten eleven twelve few many several some "
+                   "old baby".split())
 GROUPS = frozenset("couple pair lot lots bunch handful pile heap stack group flock herd pack swarm dozen set".split())
 # A colour word that ends a prompt's subject is the thing it also names: "an orange" drew the orange heart
 # ("orange" is in the names of the heart, circle, square and book; the fruit's emoji is the tangerine).
@@ -176,7 +178,7 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
     describing |= {at for at, word in enumerate(said[:-1]) if word.endswith("ing") and len(word) > 4
                    and word not in named_words and names_a_thing(said[at + 1])
                    and (at == 0 or said[at - 1] in ("a", "an", "the"))}
-    # how many, before the thing ("two mice", "a couple of penguins"), and whose ("a knight's shield": the
+    # how many or how old, before the thing ("two mice", "a couple of penguins", "a baby dragon"), and whose ("a knight's shield": the
     # shield; the guide read "knight" as the chess horse)
     for at, word in enumerate(said[:-1]):
         if at in starts_a_name or at in inside_a_name:

@@ -21,13 +21,15 @@ STOPWORDS = frozenset("a an the of with and in on at to for is are this that pix
 
 # What pixray users add to a prompt about how it is drawn, not what it shows ("a sword, 16-bit game
 # sprite", "a ghost, low-res", "#pixelart"): read as words, "asset" was the plus sign, "res" a puzzle
-# piece, the 16 of "16-bit" a keycap (benchmarks/retrieval.py, session 29). None of these occurs in an
-# emoji's names or tags (tested), so names read as before.
-STYLE_PHRASES = re.compile(
-    r"#\w+|\b\d+[- ]?bits?\b|\bgame (?:assets?|sprites?|art|icons?|graphics?|items?)\b|\bassets?\b"
-    r"|\bsprite ?sheets?\b|\btile ?sets?\b|\b(?:low|high|hi)[- ]?res(?:olution)?\b|\b(?:trending on )?artstation\b"
-    r"|\bunreal engine\b|\boctane render\b|\b[48]k\b|\bhd\b|\b(?:s?nes|gameboy|pico-?8)\b|\bisometric\b"
-    r"|\bretro\b|\bminimalist\b|\bvoxels?\b|\blow[- ]?poly\b|\bclip ?art\b|\billustration\b")
+# piece, the 16 of "16-bit" a keycap (benchmarks/retrieval.py, session 29). Words alone, pairs of words
+# (hyphened or not), a number before "bit", and hashtags. Every emoji name reads as before (tested).
+STYLE_WORDS = frozenset("asset assets isometric retro minimalist voxel voxels illustration artstation hd 4k 8k "
+                        "nes snes gameboy pico8 lowres hires lowpoly clipart tileset tilesets spritesheet".split())
+STYLE_PAIRS = frozenset(tuple(pair.split()) for pair in (
+    "game asset", "game assets", "game sprite", "game sprites", "game art", "game icon", "game icons",
+    "game graphics", "game item", "game items", "sprite sheet", "sprite sheets", "tile set", "tile sets",
+    "low res", "high res", "hi res", "low resolution", "high resolution", "trending on", "unreal engine",
+    "octane render", "low poly", "clip art", "pico 8"))
 PHRASE_WORDS = 3  # the most words a reading of several words has (guide/aliases.py: COMPOUND_WORDS)
 # Plurals no rule of singulars() undoes; read as their singular before any reading of the plural itself
 # ("oxen" was WordNet's taurus, "mice" a guess from its letters).
@@ -38,7 +40,17 @@ JOINED_PART = 3  # the shortest part of a joined word read as two ("racecar" →
 
 
 def words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", STYLE_PHRASES.sub(" ", text.lower())) if w not in STOPWORDS]
+    """The words of a text that say what is drawn: without STOPWORDS and what STYLE_WORDS and STYLE_PAIRS say."""
+    said, kept, at = re.findall(r"#?[a-z0-9]+", text.lower()), [], 0
+    while at < len(said):
+        pair = tuple(said[at:at + 2])
+        if pair in STYLE_PAIRS or (said[at].isdigit() and pair[1:] in (("bit",), ("bits",))):
+            at += 2
+            continue
+        if not said[at].startswith("#") and said[at] not in STYLE_WORDS and said[at] not in STOPWORDS:
+            kept.append(said[at])
+        at += 1
+    return kept
 
 
 def says_a_thing(text: str) -> bool:
