@@ -178,8 +178,8 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
     describing |= {at for at, word in enumerate(said[:-1]) if word.endswith("ing") and len(word) > 4
                    and word not in named_words and names_a_thing(said[at + 1])
                    and (at == 0 or said[at - 1] in ("a", "an", "the"))}
-    # how many or how old, before the thing ("two mice", "a couple of penguins", "a baby dragon"), and whose ("a knight's shield": the
-    # shield; the guide read "knight" as the chess horse)
+    # how many or how old, before the thing ("two mice", "a couple of penguins", "a baby dragon"), and whose
+    # ("a knight's shield": the shield; the guide read "knight" as the chess horse)
     for at, word in enumerate(said[:-1]):
         if at in starts_a_name or at in inside_a_name:
             continue
