@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from pixray.errors import SettingsError, warn
 from pixray.guide.bank import (best_entry, best_hue, best_tint, named_colours, on_paper, recolour_gains,
-                               tinted, toned)
+                               spelled_out, tinted, toned)
 from pixray.guide.model import GuideModel, words
 from pixray.guide.prior import PRIOR_WEIGHTS, SpritePrior
 from pixray.guide.robust import hue_rotate
@@ -73,7 +73,9 @@ class SpriteDrawer(Drawer):
         return SpritePrior.from_file(data).to(self.device), data.get("bank")
 
     def _wanted(self) -> list[str]:
-        return wanted_texts(self.settings.prompts)
+        """The prompts that say what to draw, their emoji characters written as names ("a 🐸" → "a frog")."""
+        texts = wanted_texts(self.settings.prompts)
+        return [spelled_out(text, self.bank) for text in texts] if self.bank is not None else texts
 
     def _guide(self) -> GuideModel:
         """The embedded guide, on the CPU: the start asks it a few questions once, with the bank's tensors."""

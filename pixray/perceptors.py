@@ -190,18 +190,28 @@ class EmbeddedPerceptor(Perceptor):
 
     def reads_a_thing(self, text: str) -> bool:
         """Whether the guide finds a word about what is drawn: "8-bit" or "pixel art" alone say how (it
-        steered "a cute frog|8-bit" half towards a flamingo, its pictures of nothing in particular), and
-        it reads no emoji characters."""
-        from .guide.model import says_a_thing
+        steered "a cute frog|8-bit" half towards a flamingo, its pictures of nothing in particular); an
+        emoji character it holds counts as its name."""
+        from .guide.model import words
 
-        return says_a_thing(text)
+        return bool(words(self._spelled_out(text)))
+
+    def _spelled_out(self, text: str) -> str:
+        """`text` with its emoji characters written as their names (guide/bank.py: spelled_out)."""
+        if text.isascii():
+            return text
+        from .guide.bank import spelled_out
+
+        return spelled_out(text, self._sprite_bank()[1])
 
     @torch.no_grad()
     def prompt_targets(self, texts: list[str], picture_mix: float) -> torch.Tensor:
         """A mix of the guide's reading of the words and its view of the emoji pictures that match
         them (guide/bank.py: picture_target): a small contrastive model's text and picture embeddings
         lie apart, and steered towards the words alone the pixel drawer painted flat colour areas;
-        towards the pictures it paints the thing's shape (MODEL_CARD.md)."""
+        towards the pictures it paints the thing's shape (MODEL_CARD.md). Emoji characters are read as
+        their names."""
+        texts = [self._spelled_out(text) for text in texts]
         by_words = self.encode_text(texts)
         if picture_mix == 0:
             return by_words

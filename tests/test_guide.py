@@ -201,7 +201,7 @@ def test_anchoring_reaches_the_sprite_latent(quick, tmp_path):
                                            # as pixray users write prompts: how it is drawn, how many, whose
                                            ("a key, game asset", {"key"}), ("two mice", {"mouse", "mouse face"}),
                                            ("a knight's shield", {"shield"}), ("a racecar", {"racing car"}),
-                                           ("an orange", {"tangerine"})])
+                                           ("an orange", {"tangerine"}), ("a 🐸 in a hat", {"frog"})])
 def test_sprite_drawer_starts_near_the_emoji_named_by_the_prompt(quick, prompt, emoji, recwarn):
     from pixray.guide.prior import PRIOR_WEIGHTS
     bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
@@ -527,6 +527,20 @@ def test_a_prompt_that_only_says_how_to_draw_is_left_out_by_the_embedded_guide(q
     with pytest.raises(SettingsError, match="setting 'prompts': the embedded guide reads no thing to draw in 'pix"):
         resolve({**embedded, "prompts": "pixel art"})
     resolve({**quick, "prompts": "pixel art"})  # CLIP reads it
+
+
+def test_emoji_characters_in_a_prompt_are_read_as_their_names(quick, guide):
+    from pixray.guide.bank import spelled_out
+
+    bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
+    assert words(spelled_out("a 🐸 in a hat", bank)) == ["frog", "hat"]
+    assert words(spelled_out("🧑\u200d🍳", bank)) == ["cook"]  # the longest sequence: not a person and a pot
+    assert spelled_out("a \u2764\ufe0f", bank) == spelled_out("a \u2764", bank)  # with or without FE0F
+    assert words(spelled_out("a blue 🍎", bank)) == ["blue", "apple"]  # the words' colour, not "red apple"'s
+    assert spelled_out("a red apple", bank) == "a red apple"
+    assert spelled_out("a 🐸", {k: v for k, v in bank.items() if k != "characters"}) == "a 🐸"  # an older bank
+    assert torch.allclose(guide.prompt_targets(["🍎"], 0.75), guide.prompt_targets(["red apple"], 0.75))
+    resolve({**quick, "clip_models": "embedded", "prompts": "🐸"})  # not refused as saying nothing
 
 
 def test_retrieval_reads_past_a_prompt_that_only_says_how_to_draw():

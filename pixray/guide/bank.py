@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from ..images import over
 from .model import GuideModel, says_a_thing, words
 from .prior import SpritePrior
-from .robust import COLOURS, colour_counts, colour_indices, dominant_colour, hue_rotate, is_saturated
+from .robust import (COLOUR_WORDS, COLOURS, colour_counts, colour_indices, dominant_colour, hue_rotate, is_saturated,
+                     without_colour)
 
 PAPER = 1.0  # opaque sprites sit on white, like the emoji the prior learned from
 # Names decide *what* is drawn; the picture match, mostly colour, only picks among near-equal names
@@ -104,10 +105,39 @@ def build(prior: SpritePrior, latents: torch.Tensor, captions: list[list[str]], 
     names = [(concept[code], name) for code in concept for name in first[code] if words(name)]
     bank = {"latents": latents.half(), "captions": [options[0] for options in captions],
             "concepts": torch.tensor([concept[c] for c in codes]), "names": [name for _, name in names],
+            "characters": [emoji_characters(code) for code in concept],
             "name_concepts": torch.tensor([i for i, _ in names]), "guide": fingerprint(guide_path),
             "tones": colour_tones(torch.cat([prior.decode(part.float()) for part in latents.split(512)]))}
     guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
     return {**bank, **guide_view(prior, guide, bank)}
+
+
+def emoji_characters(code: str) -> str:
+    """An emoji's text from its code points as the emoji sets name their files ("1F9D1-200D-1F373"), without
+    the variation selector FE0F, which people type or leave out."""
+    return "".join(chr(int(point, 16)) for point in code.split("-") if point.upper() != "FE0F")
+
+
+def spelled_out(text: str, bank: dict) -> str:
+    """`text` with every emoji character the bank holds written as the emoji's main name ("a 🐸 in a hat" →
+    "a frog in a hat"), so the guide, which reads words, reads it; the longest sequence wins ("🧑‍🍳" is the
+    cook, not a person and a cooking pot). When the words name a colour, the names lose theirs: "a blue 🍎" is
+    "a blue apple", not "a blue red apple". Unchanged for a text of ASCII alone, or a bank without characters."""
+    if text.isascii() or "characters" not in bank:
+        return text
+    colour_said = bool(COLOUR_WORDS.intersection(words(text)))
+    names = {}
+    for entry, concept in enumerate(bank["concepts"].tolist()):
+        caption = bank["captions"][entry]
+        names.setdefault(bank["characters"][concept], without_colour(caption) if colour_said else caption)
+    text, out, at = text.replace("\ufe0f", ""), [], 0
+    longest = max(map(len, names))
+    while at < len(text):
+        sizes = range(min(longest, len(text) - at), 0, -1)
+        size = next((size for size in sizes if text[at:at + size] in names), 0)
+        out.append(f" {names[text[at:at + size]]} " if size else text[at])
+        at += size or 1
+    return "".join(out)
 
 
 def plain(word: str) -> str:
@@ -216,6 +246,7 @@ def best_entry(bank: dict, prior: SpritePrior, guide_path: Path, prompts: list[s
     model in `guide_path`, when the caller has it loaded already."""
     if guide is None:
         guide = GuideModel.from_file(torch.load(guide_path, weights_only=True))
+    prompts = [spelled_out(text, bank) for text in prompts]
     prompts = [text for text in prompts if says_a_thing(text)] or prompts  # "8-bit" beside "a frog" says nothing of it
     view = bank if bank.get("guide") == fingerprint(guide_path) else guide_view(prior, guide, bank)
     heads = {found[-1] for caption in bank["captions"] if (found := words(caption))}
