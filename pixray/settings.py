@@ -779,14 +779,16 @@ def _check_outline(settings: Settings) -> None:
 def _check_embedded_prompts(settings: Settings) -> None:
     """The embedded guide alone, given text prompts that only say how to draw ("pixel art", "8-bit") and
     nothing else to steer by: it would steer towards its pictures of nothing in particular."""
+    from .guide.bank import spelled_out_by_shipped_bank
     from .guide.model import says_a_thing
-    from .prompts import wanted_texts
+    from .prompts import parse_prompt
 
     if not _embedded_only(settings):
         return
-    wanted = wanted_texts(settings.prompts)
-    if wanted and not settings.image_prompts and not settings.labels and not any(map(says_a_thing, wanted)):
-        raise SettingsError(f"setting 'prompts': the embedded guide reads no thing to draw in {' | '.join(wanted)!r} "
+    texts = [parse_prompt(prompt).text for prompt in settings.prompts]  # a pull or a push: it must read either
+    if (texts and not settings.image_prompts and not settings.labels
+            and not any(says_a_thing(spelled_out_by_shipped_bank(text)) for text in texts)):
+        raise SettingsError(f"setting 'prompts': the embedded guide reads no thing to draw in {' | '.join(texts)!r} "
                             f"(it leaves out words about how to draw, like 'pixel art' and '8-bit'); name one, "
                             f"like 'a red apple, pixel art'")
 

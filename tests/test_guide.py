@@ -541,6 +541,10 @@ def test_emoji_characters_in_a_prompt_are_read_as_their_names(quick, guide):
     assert spelled_out("a 🐸", {k: v for k, v in bank.items() if k != "characters"}) == "a 🐸"  # an older bank
     assert torch.allclose(guide.prompt_targets(["🍎"], 0.75), guide.prompt_targets(["red apple"], 0.75))
     resolve({**quick, "clip_models": "embedded", "prompts": "🐸"})  # not refused as saying nothing
+    with pytest.raises(SettingsError, match="reads no thing to draw in '🇯🇵'"):  # no flag in the bank
+        resolve({**quick, "clip_models": "embedded", "prompts": "🇯🇵"})
+    with pytest.raises(SettingsError, match="reads no thing to draw in '8-bit'"):  # a push it cannot read either
+        resolve({**quick, "clip_models": "embedded", "drawer": "sprite", "prompts": "8-bit:-1"})
 
 
 def test_retrieval_reads_past_a_prompt_that_only_says_how_to_draw():

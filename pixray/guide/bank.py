@@ -140,6 +140,16 @@ def spelled_out(text: str, bank: dict) -> str:
     return "".join(out)
 
 
+def spelled_out_by_shipped_bank(text: str) -> str:
+    """`text` with its emoji characters spelled out by the shipped sprite bank, for a check before any model
+    loads; as it is when it is plain ASCII or the prior's file is missing."""
+    from .prior import PRIOR_WEIGHTS
+
+    if text.isascii() or not PRIOR_WEIGHTS.is_file():
+        return text
+    return spelled_out(text, torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"])
+
+
 def plain(word: str) -> str:
     """A word without a plural s, so "sword" finds "crossed swords" and "cherry" "cherries" ("-ies" and
     "-ie" both end in "y": "cookies" still finds "cookie")."""

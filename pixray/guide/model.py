@@ -7,7 +7,6 @@ The same classes, with other sizes, make the independent judge used by benchmark
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from dataclasses import asdict, dataclass, field
 
@@ -55,9 +54,9 @@ def words(text: str) -> list[str]:
 
 
 def says_a_thing(text: str) -> bool:
-    """Whether a prompt may name what is drawn: a word about it, not only how ("8-bit", "pixel art"), or a
-    symbol such as an emoji character (the sprite bank may hold it: guide/bank.py, spelled_out)."""
-    return bool(words(text)) or any(unicodedata.category(char) == "So" for char in text)
+    """Whether a prompt has a word about what is drawn, not only how ("8-bit", "pixel art"); emoji characters
+    count once spelled out (guide/bank.py: spelled_out)."""
+    return bool(words(text))
 
 
 def singulars(word: str) -> list[str]:
