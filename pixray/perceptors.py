@@ -192,9 +192,9 @@ class EmbeddedPerceptor(Perceptor):
         """Whether the guide finds a word about what is drawn: "8-bit" or "pixel art" alone say how (it
         steered "a cute frog|8-bit" half towards a flamingo, its pictures of nothing in particular); an
         emoji character it holds counts as its name."""
-        from .guide.model import words
+        from .guide.model import says_a_thing
 
-        return bool(words(self._spelled_out(text)))
+        return says_a_thing(self._spelled_out(text))
 
     def _spelled_out(self, text: str) -> str:
         """`text` with its emoji characters written as their names (guide/bank.py: spelled_out)."""

@@ -787,7 +787,7 @@ def _check_embedded_prompts(settings: Settings) -> None:
         return
     texts = [parse_prompt(prompt).text for prompt in settings.prompts]  # a pull or a push: it must read either
     if (texts and not settings.image_prompts and not settings.labels
-            and not any(says_a_thing(spelled_out_by_shipped_bank(text)) for text in texts)):
+            and not any(map(says_a_thing, spelled_out_by_shipped_bank(texts)))):
         raise SettingsError(f"setting 'prompts': the embedded guide reads no thing to draw in {' | '.join(texts)!r} "
                             f"(it leaves out words about how to draw, like 'pixel art' and '8-bit'); name one, "
                             f"like 'a red apple, pixel art'")

@@ -140,14 +140,15 @@ def spelled_out(text: str, bank: dict) -> str:
     return "".join(out)
 
 
-def spelled_out_by_shipped_bank(text: str) -> str:
-    """`text` with its emoji characters spelled out by the shipped sprite bank, for a check before any model
-    loads; as it is when it is plain ASCII or the prior's file is missing."""
+def spelled_out_by_shipped_bank(texts: list[str]) -> list[str]:
+    """`texts` with their emoji characters spelled out by the shipped sprite bank (read once, and only when a
+    text is not plain ASCII), for a check before any model loads; as they are when the prior's file is missing."""
     from .prior import PRIOR_WEIGHTS
 
-    if text.isascii() or not PRIOR_WEIGHTS.is_file():
-        return text
-    return spelled_out(text, torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"])
+    if all(text.isascii() for text in texts) or not PRIOR_WEIGHTS.is_file():
+        return texts
+    bank = torch.load(PRIOR_WEIGHTS, weights_only=True)["bank"]
+    return [spelled_out(text, bank) for text in texts]
 
 
 def plain(word: str) -> str:
@@ -197,9 +198,10 @@ def subject(text: str, heads: set[str], names: tuple[str, ...] = (), read=lambda
     said_plain = [plain(word) for word in said]
     inside_a_name, starts_a_name = set(), set()
     for name in names:
-        found = [plain(word) for word in _tokens(name)]  # "a bow and arrows" says "bow and arrow"
-        counted = found[0] in COUNTS or found[0] in GROUPS
+        found = _tokens(name)
+        counted = plain(found[0]) in COUNTS or plain(found[0]) in GROUPS if found else False
         if len(found) > 1 and (counted or RELATIONS.intersection(found)):
+            found = [plain(word) for word in found]  # "a bow and arrows" says "bow and arrow"
             for start in range(len(said) - len(found) + 1):
                 if said_plain[start:start + len(found)] == found:
                     inside_a_name.update(range(start + 1, start + len(found)))
