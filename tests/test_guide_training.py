@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from pixray.guide import data, train
 from pixray.guide.model import GuideConfig, GuideModel, words
 from pixray.guide.prior import PriorConfig, SpritePrior
+from pixray.perceptors import GUIDE_WEIGHTS
 
 
 def test_multi_positive_loss_is_infonce_when_all_concepts_differ():
@@ -102,6 +103,47 @@ def test_training_runs_on_several_styles_and_saves_a_safe_file(tiny_cache, tmp_p
     loaded = GuideModel.from_file(torch.load(path, weights_only=True))
     with torch.no_grad():
         assert torch.allclose(loaded.encode_text(["a frog"]), model.encode_text(["a frog"]))
+
+
+def test_training_stopped_and_resumed_gives_the_same_weights(tiny_cache, tmp_path, monkeypatch):
+    common = dict(seed=0, epochs=3, batch=2, cache=tiny_cache, log=lambda line: None, resume=True)
+
+    def config():
+        return GuideConfig(channels=[8, 8, 8, 8], embed_dim=16, word_dim=16, buckets=64)
+
+    whole, _ = train.train(["a"], config(), checkpoints=tmp_path / "whole", **common)
+    calls, augment = [], train.augment
+
+    def stop_in_the_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # two batches an epoch
+            raise KeyboardInterrupt
+        return augment(*args, **kwargs)
+
+    monkeypatch.setattr(train, "augment", stop_in_the_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(["a"], config(), checkpoints=tmp_path / "cut", **common)
+    monkeypatch.setattr(train, "augment", augment)
+    assert torch.load(tmp_path / "cut" / "last.pt", weights_only=True)["epoch"] == 1
+    resumed, _ = train.train(["a"], config(), checkpoints=tmp_path / "cut", **common)
+    for name, tensor in whole.state_dict().items():
+        assert torch.equal(tensor, resumed.state_dict()[name]), name
+    with pytest.raises(SystemExit, match="resume with the same options"):
+        train.train(["a"], config(), checkpoints=tmp_path / "cut", **{**common, "epochs": 4})
+
+
+def test_the_text_tower_reads_a_batch_as_it_reads_each_text_alone():
+    """Each text's mean of its words' vectors is its own, exactly (one lookup for the batch); the MLP after it may
+    round a batch otherwise than one row, so the embeddings are compared to float precision."""
+    model = GuideModel.from_file(torch.load(GUIDE_WEIGHTS, weights_only=True))
+    means = []
+    model.text.mlp.register_forward_pre_hook(lambda module, inputs: means.append(inputs[0]))
+    texts = ["a red apple", "", "8-bit", "a spooky ghost", "two mice", "racecar", "a fire truck, pixel art", "zzqx"]
+    batch = model.encode_text(texts)
+    for row, text in zip(batch, texts):
+        assert torch.allclose(row, model.encode_text([text])[0], atol=1e-6), text
+    for at, mean in enumerate(means[1:]):
+        assert torch.equal(mean[0], means[0][at]), texts[at]
 
 
 def test_prior_latent_grid_follows_its_config():

@@ -119,6 +119,13 @@ def test_fine_tuning_resumes_exactly_where_it_stopped(tiny_cache, tmp_path, monk
         robust.fine_tune(checkpoints=tmp_path / "cut", **{**common, "epsilon": 2.0})
 
 
+def test_the_judge_learned_from_other_drawings_than_the_guide():
+    """Its scores say how the guide's pictures read to a model that never saw the guide's emoji sets."""
+    judge = torch.load(JUDGE, weights_only=True)["training"]
+    assert judge["styles"] == train.JUDGE["styles"] and judge["epochs"] == train.JUDGE["epochs"]
+    assert not set(judge["styles"]) & (set(train.GUIDE["styles"]) | set(robust.STYLES))
+
+
 def test_the_shipped_guide_is_the_robust_one():
     data = torch.load(GUIDE_WEIGHTS, weights_only=True)
     assert data["training"]["epsilon"] > 0 and data["training"]["recolour"] > 0

@@ -172,17 +172,21 @@ class TextTower(nn.Module):
         return found
 
     def forward(self, texts: list[str]) -> torch.Tensor:
+        # every token of every text in one lookup (one per text made training on a GPU wait on thousands of
+        # tiny copies), then each text's weighted mean of its tokens' vectors
         device = self.word.weight.device
-        vectors = []
-        for text in texts:
-            tokens = self.tokens(text) or ["<empty>"]
-            ids = torch.tensor([self.vocab.get(w, 0) for w in tokens], device=device)
-            grams = [trigram_ids(w, self.buckets) for w in tokens]
-            offsets = torch.tensor([0] + [len(g) for g in grams[:-1]], device=device).cumsum(0)
-            flat = torch.tensor([i for g in grams for i in g], device=device)
-            weights = torch.tensor([1.0 if w in self.vocab else self.unknown_weight for w in tokens], device=device)
-            vectors.append((weights[:, None] * (self.word(ids) + self.grams(flat, offsets))).sum(0) / weights.sum())
-        return self.mlp(torch.stack(vectors))
+        tokens = [self.tokens(text) or ["<empty>"] for text in texts]
+        flat_tokens = [w for text_tokens in tokens for w in text_tokens]
+        grams = [trigram_ids(w, self.buckets) for w in flat_tokens]
+        ids = torch.tensor([self.vocab.get(w, 0) for w in flat_tokens], device=device)
+        offsets = torch.tensor([0] + [len(g) for g in grams[:-1]], device=device).cumsum(0)
+        flat = torch.tensor([i for g in grams for i in g], device=device)
+        weights = torch.tensor([1.0 if w in self.vocab else self.unknown_weight for w in flat_tokens], device=device)
+        owner = torch.tensor([n for n, text_tokens in enumerate(tokens) for _ in text_tokens], device=device)
+        weighted = weights[:, None] * (self.word(ids) + self.grams(flat, offsets))
+        sums = weighted.new_zeros(len(texts), weighted.shape[1]).index_add_(0, owner, weighted)
+        totals = weights.new_zeros(len(texts)).index_add_(0, owner, weights)
+        return self.mlp(sums / totals[:, None])
 
 
 class SavedModule(nn.Module):

@@ -31,7 +31,7 @@ import torch
 from .model import GuideModel
 from .negatives import SteeredBuffer, ranked_above_steered
 from .train import (TEMPLATES, as_tensor, augment, load_styles, multi_positive_loss, sample_captions,
-                    load_checkpoint, save_checkpoint)
+                    load_checkpoint, restore_rng, rng_state, save_checkpoint)
 
 STYLES = ["google", "fluent"]
 # Hue ranges (degrees, start of each) and the colour word a person would use for them.
@@ -147,10 +147,6 @@ def pgd_l2(model: GuideModel, views: torch.Tensor, text: torch.Tensor, labels: t
     return (views + delta.detach()).clamp(0, 1)
 
 
-def _rng_state(gen: torch.Generator, rng: random.Random) -> dict:
-    return {"torch": gen.get_state(), "python": rng.getstate(), "global": torch.get_rng_state()}
-
-
 def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, checkpoints: Path, resume: bool,
               device: str, start: Path, seed: int = 0, recolour: float = 0.5, lr: float = 3e-4,
               paper: float = 0.6, styles: list[str] = STYLES, negatives: int = 0, negative_steps: int = 5,
@@ -176,9 +172,7 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
     last = checkpoints / "last.pt"
     if resume and last.exists():
         state = load_checkpoint(last, recipe, model, optimiser, schedule, device)
-        gen.set_state(state["rng"]["torch"])
-        rng.setstate(state["rng"]["python"])
-        torch.set_rng_state(state["rng"]["global"])
+        restore_rng(state["rng"], gen, rng)
         if buffer is not None:
             buffer.pictures = state["steered"]
         first_epoch = state["epoch"]
@@ -207,7 +201,7 @@ def fine_tune(epsilon: float, steps: int, epochs: int, batch: int, cache: Path, 
             optimiser.step()
             schedule.step()
         save_checkpoint({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                         "schedule": schedule.state_dict(), "epoch": epoch + 1, "rng": _rng_state(gen, rng),
+                         "schedule": schedule.state_dict(), "epoch": epoch + 1, "rng": rng_state(gen, rng),
                          "recipe": recipe, "steered": buffer.pictures if buffer is not None else None}, last)
         if epoch % 5 == 4 or epoch == epochs - 1:
             log(f"epoch {epoch + 1}/{epochs} loss {loss.item():.3f} ({time.time() - began:.0f} s)")
