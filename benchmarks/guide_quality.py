@@ -1,7 +1,7 @@
 """How recognisable are the pictures the embedded guide steers? An independent judge decides.
 
 For each prompt, pixray draws one 32x32 picture with clip_models="embedded" and each drawer; the judge
-(another architecture and seed, trained on four emoji styles the guide never saw; benchmarks/data/judge.pt,
+(another architecture and seed, trained on seven emoji styles the guide never saw; benchmarks/data/judge.pt,
 rebuilt by `python -m pixray.guide.train --judge`) then scores the picture against the prompts.
 
 - Prompts are paraphrases a person would write ("a shiny red apple", "a rocket ship blasting off"),
